@@ -1,0 +1,81 @@
+// `shoal agent`: parses the agent's flags into an AgentConfig, applies the
+// --dev rules and validation (node/agent_config.h), sets up logging and runs
+// the agent until SIGINT or SIGTERM.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <array>
+#include <string>
+
+#include "cli/command.h"
+#include "core/logging.h"
+#include "node/agent.h"
+#include "node/agent_config.h"
+
+namespace shoal::cli {
+namespace {
+
+// Flags whose explicit use must win over --dev and derived defaults; the
+// names double as AgentConfig::explicit_keys.
+constexpr std::array<const char*, 5> kTrackedFlags = {"name", "data-dir", "bind", "http-bind",
+                                                      "http-port"};
+
+class AgentCommand final : public Command {
+ public:
+  explicit AgentCommand(CLI::App& shoal)
+      : app_(shoal.add_subcommand("agent", "Run the Shoal agent (the daemon; one per host)")) {
+    app_->allow_extras();
+    app_->add_flag("--dev", config_.dev,
+                   "Try Shoal out: one node, a temporary data dir, everything on 127.0.0.1 "
+                   "(explicit --bind and port flags still win); insecure");
+    app_->add_option("--name", config_.name,
+                     "Node name, unique in the cluster (default: the host name)");
+    app_->add_option("--data-dir", config_.data_dir,
+                     "Directory for the node id and state (default: /var/lib/shoal)");
+    app_->add_option("--bind", config_.bind, "Address every listener binds (default: 0.0.0.0)");
+    app_->add_option("--http-bind", config_.http_bind,
+                     "Address of the HTTP API (default: 127.0.0.1, or --bind when that is "
+                     "a loopback address)");
+    app_->add_option("--http-port", config_.http_port, "HTTP API port (default: 7780)");
+    app_->add_option("--log-level", config_.log_level,
+                     "trace, debug, info, warn, error or off (default: info)");
+    app_->add_flag("--log-json", config_.log_json, "Log one JSON object per line");
+  }
+
+  CLI::App& app() override { return *app_; }
+
+  int run() override {
+    for (const char* flag : kTrackedFlags) {
+      if (app_->count(std::string("--") + flag) > 0) config_.mark_explicit(flag);
+    }
+    auto config = node::finalize(config_);
+    if (!config.is_ok()) return fail(kExitUsage, config.status().message());
+    if (Status st = setup_logging(config->log_level, config->log_json); !st.is_ok()) {
+      return fail(kExitUsage, st.message());
+    }
+    const bool json = config->log_json;
+    node::Agent agent(std::move(config).value());
+    if (Status st = agent.run(); !st.is_ok()) {
+      // Log collectors reading --log-json output get the error as JSON too.
+      if (json) {
+        spdlog::critical("{}", st.message());
+        spdlog::shutdown();
+        return kExitFailure;
+      }
+      return fail(kExitFailure, st.message());
+    }
+    return kExitOk;
+  }
+
+ private:
+  CLI::App* app_;
+  node::AgentConfig config_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> add_agent_command(CLI::App& shoal) {
+  return std::make_unique<AgentCommand>(shoal);
+}
+
+}  // namespace shoal::cli

@@ -1,0 +1,204 @@
+#include "node/agent.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "core/crypto.h"
+#include "node/data_dir.h"
+#include "node/http_server.h"
+#include "node/node_identity.h"
+#include "node/version.h"
+
+namespace shoal::node {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Removes the --dev data dir when the agent is done with it, however run() ends.
+class EphemeralDir {
+ public:
+  EphemeralDir() = default;
+  EphemeralDir(const EphemeralDir&) = delete;
+  EphemeralDir& operator=(const EphemeralDir&) = delete;
+  ~EphemeralDir() {
+    if (path_.empty()) return;
+    if (Status st = remove_data_dir(path_); !st.is_ok()) {
+      spdlog::error("{}", st.message());
+    } else {
+      spdlog::info("removed the dev data dir {}", path_.string());
+    }
+  }
+  void set(std::filesystem::path p) { path_ = std::move(p); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    default:
+      return "a signal";
+  }
+}
+
+}  // namespace
+
+struct Agent::Impl {
+  explicit Impl(AgentConfig c) : config(std::move(c)) {}
+
+  Status start(std::filesystem::path& data_dir, EphemeralDir& ephemeral,
+               std::optional<DataDirLock>& lock);
+  void add_routes(Router& router);
+  void wait_for_signal();
+  void shutdown();
+
+  AgentConfig config;
+  asio::io_context io{1};
+  std::optional<asio::signal_set> signals;
+  std::unique_ptr<HttpServer> http;
+  NodeIdentity identity;
+  std::atomic<bool> serving{false};
+  bool stopping = false;
+  bool ran = false;
+};
+
+Agent::Agent(AgentConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+Agent::~Agent() = default;
+
+void Agent::stop() {
+  asio::post(impl_->io, [impl = impl_.get()] { impl->shutdown(); });
+}
+
+Status Agent::run() {
+  SHOAL_CHECK_MSG(!impl_->ran, "Agent::run() may be called only once");
+  impl_->ran = true;
+  // Declared in this order so that the lock is released before the dev data
+  // dir is removed.
+  EphemeralDir ephemeral;
+  std::optional<DataDirLock> lock;
+  std::filesystem::path data_dir;
+  SHOAL_RETURN_IF_ERROR(impl_->start(data_dir, ephemeral, lock));
+
+  const auto& cfg = impl_->config;
+  impl_->serving = true;
+  spdlog::info("shoal agent {} serving: name={} id={} http={} bind={} data_dir={} boot_epoch={}",
+               version(), cfg.name, impl_->identity.id.to_string(),
+               format_host_port(cfg.http_bind, cfg.http_port), cfg.bind, data_dir.string(),
+               impl_->identity.boot_epoch);
+  try {
+    impl_->io.run();
+  } catch (const std::exception& e) {
+    impl_->serving = false;
+    return Status::internal(std::string("event loop failed: ") + e.what());
+  }
+  impl_->serving = false;
+  spdlog::info("shoal agent stopped");
+  return Status::ok();
+}
+
+Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemeral,
+                          std::optional<DataDirLock>& lock) {
+  crypto::init();
+  // Writing logs to a closed pipe must not kill the agent.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  if (config.ephemeral_data_dir) {
+    auto dir = make_temp_data_dir();
+    if (!dir.is_ok()) return dir.status();
+    data_dir = *dir;
+    ephemeral.set(data_dir);
+    spdlog::warn(
+        "DEV MODE: single node, INSECURE (traffic unauthenticated, no API token) and "
+        "EPHEMERAL (data dir {} is deleted at exit); never use --dev in production",
+        data_dir.string());
+  } else {
+    data_dir = config.data_dir;
+    SHOAL_RETURN_IF_ERROR(create_data_dir(data_dir));
+    if (config.dev) {
+      spdlog::warn(
+          "DEV MODE: single node, INSECURE (traffic unauthenticated, no API token); "
+          "data dir {} is kept; never use --dev in production",
+          data_dir.string());
+    }
+  }
+
+  auto acquired = DataDirLock::acquire(data_dir);
+  if (!acquired.is_ok()) return acquired.status();
+  lock.emplace(std::move(acquired).value());
+
+  auto id = load_identity(data_dir);
+  if (!id.is_ok()) return id.status();
+  identity = *id;
+  if (identity.created) {
+    spdlog::info("created node id {} in {}", identity.id.to_string(), data_dir.string());
+  }
+
+  // Signals first: once the API answers, SIGTERM must mean a clean shutdown.
+  signals.emplace(io, SIGINT, SIGTERM);
+  wait_for_signal();
+
+  auto router = std::make_shared<Router>();
+  add_routes(*router);
+  http = std::make_unique<HttpServer>(io, std::move(router));
+  boost::system::error_code ec;
+  const auto http_address = asio::ip::make_address(config.http_bind, ec);
+  if (ec) return Status::invalid_argument("--http-bind: " + ec.message());
+  return http->listen({http_address, static_cast<uint16_t>(config.http_port)});
+}
+
+void Agent::Impl::add_routes(Router& router) {
+  router.add(HttpMethod::get, "/v1/agent/health", [this](const HttpRequest&) {
+    if (!serving) {
+      return HttpResponse::error(503, stopping ? "agent is shutting down" : "agent is starting");
+    }
+    return HttpResponse::json(200, {{"status", "ok"}});
+  });
+  router.add(HttpMethod::get, "/v1/agent/self", [this](const HttpRequest&) {
+    nlohmann::json self = {
+        {"name", config.name},
+        {"id", identity.id.to_string()},
+        {"addresses",
+         {{"bind", config.bind}, {"http", format_host_port(config.http_bind, config.http_port)}}},
+        {"version", std::string(version())},
+    };
+    return HttpResponse::json(200, self);
+  });
+}
+
+void Agent::Impl::wait_for_signal() {
+  signals->async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;  // cancelled by shutdown()
+    spdlog::info("received {}, shutting down", signal_name(sig));
+    shutdown();
+  });
+}
+
+void Agent::Impl::shutdown() {
+  if (stopping) return;
+  stopping = true;
+  serving = false;
+  // Nothing else may keep io.run() going: once the HTTP server has written
+  // the responses in flight (bounded by its shutdown grace), run() returns.
+  if (signals) {
+    boost::system::error_code ignored;
+    signals->cancel(ignored);
+  }
+  if (http) http->stop();
+}
+
+}  // namespace shoal::node

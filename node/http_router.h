@@ -1,0 +1,93 @@
+// Routing for the agent's HTTP API (DESIGN.md §4). Requests and responses are
+// plain values; a Router maps (method, path pattern) to a handler. A pattern
+// is literal segments, ":name" for one segment, and a final "*name" for the
+// rest of the path: "/v1/agent/health", "/v1/jobs/:job/versions",
+// "/v1/kv/*key". Handlers answer through a callback so that later endpoints
+// can answer asynchronously (forwarding to the Raft leader, blocking
+// queries); most use the synchronous overload. Errors are JSON:
+// {"error": "...", "field": "..."}.
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <functional>
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace shoal::node {
+
+using HttpMethod = boost::beast::http::verb;
+
+struct HttpRequest {
+  HttpMethod method = HttpMethod::get;
+  std::string target;                                      // as received: path and query
+  std::string path;                                        // the target before '?', not decoded
+  std::map<std::string, std::string, std::less<>> query;   // decoded; "?recurse" -> {"recurse", ""}
+  std::map<std::string, std::string, std::less<>> params;  // from the route pattern, decoded
+  boost::beast::http::fields headers;
+  std::string body;
+  std::string remote;  // "ip:port" of the client, for logs
+
+  // A path parameter or query argument, if present.
+  std::optional<std::string_view> param(std::string_view name) const;
+  std::optional<std::string_view> query_value(std::string_view name) const;
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra, e.g. X-Shoal-Index
+
+  // The body is the JSON text of value.
+  static HttpResponse json(unsigned status, const nlohmann::json& value);
+  // {"error": message, "field": field}; field is left out when empty.
+  static HttpResponse error(unsigned status, std::string_view message, std::string_view field = {});
+};
+
+// Called exactly once per request with the answer; safe from any thread.
+using HttpRespond = std::function<void(HttpResponse)>;
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+using HttpAsyncHandler = std::function<void(const HttpRequest&, HttpRespond)>;
+
+class Router {
+ public:
+  // A malformed pattern or a second handler for the same method and pattern
+  // is a programming error and aborts.
+  void add(HttpMethod method, std::string_view pattern, HttpHandler handler);
+  void add_async(HttpMethod method, std::string_view pattern, HttpAsyncHandler handler);
+
+  // Parses the target, picks the first matching route in the order added and calls its handler,
+  // which answers through respond. Without a route: 400 for a malformed target, 404 for an unknown
+  // path, 405 (with Allow) when only the method is wrong. A handler that throws answers 500.
+  void dispatch(HttpRequest request, HttpRespond respond) const;
+
+ private:
+  struct Segment {
+    enum class Kind { kLiteral, kParam, kRest } kind;
+    std::string text;  // the literal, or the parameter's name
+  };
+  struct Route {
+    HttpMethod method;
+    std::string pattern;
+    std::vector<Segment> segments;
+    HttpAsyncHandler handler;
+  };
+
+  static std::vector<Segment> parse_pattern(std::string_view pattern);
+  static bool match(const Route& route, const std::vector<std::string_view>& path_segments,
+                    std::map<std::string, std::string, std::less<>>* params);
+
+  std::vector<Route> routes_;
+};
+
+// Percent-decodes one URL component; nullopt when malformed. In query
+// strings '+' means a space; in paths it is a plus.
+std::optional<std::string> url_decode(std::string_view text, bool plus_is_space = false);
+
+}  // namespace shoal::node
