@@ -18,6 +18,21 @@ enum class MsgType : uint16_t {
   // 2000..2999   RPC (handshake, forwarded requests, bids)
   // 3000..3999   replicated state-machine entries (jobs, nodes, KV, ...)
   // 0xFF00..     test-only types; never sent by an agent.
+
+  // ---- gossip (gossip/codec.h documents each body) ----
+  kGossipCompound = 1,       // one UDP packet: [parts: [envelope, ...]]
+  kGossipPing = 2,           // direct probe; also the TCP fallback probe request
+  kGossipIndirectPing = 3,   // "probe this member for me"
+  kGossipAck = 4,            // answer to a ping (direct or relayed)
+  kGossipNack = 5,           // an indirect probe's helper could not reach the target
+  kGossipAlive = 6,          // member alive at an incarnation, with its metadata
+  kGossipSuspect = 7,        // member suspected at an incarnation, by a member
+  kGossipDead = 8,           // member declared dead at an incarnation, by a member
+  kGossipLeft = 9,           // member left gracefully at an incarnation
+  kGossipPushPull = 10,      // full member list, over a stream (sync and join)
+  kGossipQuery = 11,         // cluster-wide query, disseminated like an update
+  kGossipQueryResponse = 12, // one member's answer, sent to the query's origin
+  kGossipMemberList = 13,    // the persisted member list (disk, not wire)
   kTestEcho = 0xFF00,
   kTestPing = 0xFF01,
 };

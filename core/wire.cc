@@ -9,6 +9,19 @@ const char* msg_type_name(MsgType type) {
     case MsgType::kInvalid: return "invalid";
     case MsgType::kTestEcho: return "test_echo";
     case MsgType::kTestPing: return "test_ping";
+    case MsgType::kGossipCompound: return "gossip_compound";
+    case MsgType::kGossipPing: return "gossip_ping";
+    case MsgType::kGossipIndirectPing: return "gossip_indirect_ping";
+    case MsgType::kGossipAck: return "gossip_ack";
+    case MsgType::kGossipNack: return "gossip_nack";
+    case MsgType::kGossipAlive: return "gossip_alive";
+    case MsgType::kGossipSuspect: return "gossip_suspect";
+    case MsgType::kGossipDead: return "gossip_dead";
+    case MsgType::kGossipLeft: return "gossip_left";
+    case MsgType::kGossipPushPull: return "gossip_push_pull";
+    case MsgType::kGossipQuery: return "gossip_query";
+    case MsgType::kGossipQueryResponse: return "gossip_query_response";
+    case MsgType::kGossipMemberList: return "gossip_member_list";
   }
   return "unknown";
 }

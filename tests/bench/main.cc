@@ -19,6 +19,8 @@ using shoal::bench::Subcommand;
 constexpr Subcommand kSubcommands[] = {
     {"sim", "simulator throughput: N nodes exchanging heartbeats for S simulated seconds",
      &shoal::bench::add_sim},
+    {"gossip", "SWIM + Lifeguard on the simulator: join, loss, a slow node, crashes",
+     &shoal::bench::add_gossip},
 };
 
 std::string known_names() {

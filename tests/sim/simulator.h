@@ -18,6 +18,12 @@
 // checked when a packet is sent and again when it arrives, so packets in
 // flight when a partition starts are lost.
 //
+// A slow node: set_receive_delay(node, max) makes the node handle each
+// packet it receives only after an extra delay, uniform in [0, max] and in
+// arrival order (a CPU-starved process working through its socket buffer);
+// its timers and ticks still fire on time, so it sees its own probes time out
+// while the answers wait in its queue.
+//
 // Faults: crash(node) destroys the process (its volatile state is gone) and
 // drops unsynced disk writes; restart(node) builds a new process with the
 // factory and runs start() on it. Timers and ticks of a crashed incarnation
@@ -82,6 +88,10 @@ class Context {
   uint32_t incarnation() const;
   // Sends `msg` to node `to` (which may be self) through the network model.
   void send(NodeIndex to, Msg msg);
+  // Like send(), but never lost or duplicated by the link model (latency,
+  // reordering, partitions, blocks and crashed receivers still apply): a
+  // message over an established TCP stream, which retransmits for us.
+  void send_reliable(NodeIndex to, Msg msg);
   // Calls Process::timer(token) once `delay` of local time has passed. Timers
   // cannot be cancelled; a process that needs to ignores stale tokens (e.g.
   // by putting a generation number in them). Timers set before a crash
@@ -156,6 +166,12 @@ class Simulator {
   // Injects a packet from `from` to `to` as if `from` had sent it (e.g. a
   // client request, or a message from a node that is down).
   void send_from(NodeIndex from, NodeIndex to, Msg msg);
+  // Runs f(Context<Msg>&) as node `node`, now, from a script or between runs
+  // (never from inside a process callback): how a test delivers a local
+  // action -- an operator command, a config change -- to a node's process.
+  // Does nothing while the node is down.
+  template <class F>
+  void with_context(NodeIndex node, F&& f);
 
   // ---- checking ----
   void set_invariant(Invariant invariant) { invariant_ = std::move(invariant); }
@@ -207,6 +223,9 @@ class Simulator {
   SimDisk& disk(NodeIndex node) { return nodes_.at(node).disk; }
   const SimDisk& disk(NodeIndex node) const { return nodes_.at(node).disk; }
   void set_disk_crash_mode(DiskCrashMode mode) { config_.disk_crash = mode; }
+  // Slows down how fast `node` handles received packets (see the header
+  // comment); zero turns it off.
+  void set_receive_delay(NodeIndex node, Duration max);
   // Skews a node's clock from now on (see ClockSkew). rate_ppm > -1e6.
   void set_clock_skew(NodeIndex node, Duration offset, int64_t rate_ppm);
   // The node's local clock reading at the current virtual time.
@@ -249,6 +268,8 @@ class Simulator {
     SimDisk disk;
     ClockSkew skew;
     int64_t next_tick_local = 0;
+    int64_t receive_delay_max = 0;  // set_receive_delay()
+    int64_t last_slow_delivery = 0;  // keeps a slow node's packets in order
     uint32_t incarnation = 0;
     uint32_t group = 0;  // two-way partition group
     bool up = true;
@@ -263,7 +284,7 @@ class Simulator {
   EventOutcome outcome_of(const Event& ev) const;
   void boot(NodeIndex node);
   void schedule_tick(NodeIndex node);
-  void send_packet(NodeIndex from, NodeIndex to, Msg msg);
+  void send_packet(NodeIndex from, NodeIndex to, Msg msg, bool reliable = false);
   void schedule_delivery(NodeIndex from, NodeIndex to, Msg msg, const LinkModel& model);
   void set_timer(NodeIndex node, Duration delay, uint64_t token);
   Status invariant_failed(const Status& st) const;
@@ -282,6 +303,7 @@ class Simulator {
   std::unordered_set<uint64_t> blocked_;
   Rng net_rng_;    // latency, loss, duplication, reordering
   Rng fault_rng_;  // tick phases, torn writes
+  Rng slow_rng_;   // slow nodes' receive delays
   int64_t now_ = 0;
   uint64_t next_seq_ = 0;
   uint64_t trace_ = 0;
@@ -305,7 +327,8 @@ Simulator<Msg>::Simulator(SimConfig config, Factory factory)
       // Separate streams, so e.g. turning on torn writes does not change
       // every packet's latency.
       net_rng_(Rng(config_.seed).fork(1)),
-      fault_rng_(Rng(config_.seed).fork(2)) {
+      fault_rng_(Rng(config_.seed).fork(2)),
+      slow_rng_(Rng(config_.seed).fork(3)) {
   SHOAL_CHECK(config_.nodes > 0);
   SHOAL_CHECK(config_.tick_interval.count() >= 0);
   SHOAL_CHECK(static_cast<bool>(factory_));
@@ -476,7 +499,7 @@ bool Simulator<Msg>::reachable(NodeIndex from, NodeIndex to) const {
 }
 
 template <class Msg>
-void Simulator<Msg>::send_packet(NodeIndex from, NodeIndex to, Msg msg) {
+void Simulator<Msg>::send_packet(NodeIndex from, NodeIndex to, Msg msg, bool reliable) {
   SHOAL_CHECK(from < nodes_.size() && to < nodes_.size());
   ++stats_.sent;
   if (!reachable(from, to)) {
@@ -488,11 +511,11 @@ void Simulator<Msg>::send_packet(NodeIndex from, NodeIndex to, Msg msg) {
     auto it = links_.find(link_key(from, to));
     if (it != links_.end()) model = &it->second;
   }
-  if (model->loss > 0 && net_rng_.chance(model->loss)) {
+  if (!reliable && model->loss > 0 && net_rng_.chance(model->loss)) {
     ++stats_.dropped_loss;
     return;
   }
-  if (model->duplicate > 0 && net_rng_.chance(model->duplicate)) {
+  if (!reliable && model->duplicate > 0 && net_rng_.chance(model->duplicate)) {
     ++stats_.duplicated;
     schedule_delivery(from, to, msg, *model);
   }
@@ -510,9 +533,22 @@ void Simulator<Msg>::schedule_delivery(NodeIndex from, NodeIndex to, Msg msg,
     ++stats_.reordered;
     delay += net_rng_.uniform_range(0, model.reorder_max.count());
   }
+  int64_t when = now_ + std::max<int64_t>(delay, 0);
+  Node& dest = nodes_[to];
+  if (dest.receive_delay_max > 0) {
+    when += slow_rng_.uniform_range(0, dest.receive_delay_max);
+    when = std::max(when, dest.last_slow_delivery);
+    dest.last_slow_delivery = when;
+  }
   ++in_flight_;
-  push(Event{now_ + std::max<int64_t>(delay, 0), 0, 0, to, from, 0, EventKind::kDeliver,
-             std::move(msg)});
+  push(Event{when, 0, 0, to, from, 0, EventKind::kDeliver, std::move(msg)});
+}
+
+template <class Msg>
+void Simulator<Msg>::set_receive_delay(NodeIndex node, Duration max) {
+  Node& n = nodes_.at(node);
+  n.receive_delay_max = std::max<int64_t>(0, max.count());
+  n.last_slow_delivery = now_;
 }
 
 template <class Msg>
@@ -526,6 +562,17 @@ void Simulator<Msg>::at(TimePoint t, Script script) {
 template <class Msg>
 void Simulator<Msg>::send_from(NodeIndex from, NodeIndex to, Msg msg) {
   send_packet(from, to, std::move(msg));
+}
+
+template <class Msg>
+template <class F>
+void Simulator<Msg>::with_context(NodeIndex node, F&& f) {
+  SHOAL_CHECK_MSG(running_ == kNoNode, "with_context() from inside a process callback");
+  if (!nodes_.at(node).up) return;
+  Context<Msg> ctx(this, node);
+  running_ = node;
+  f(ctx);
+  running_ = kNoNode;
 }
 
 template <class Msg>
@@ -615,6 +662,10 @@ uint32_t Context<Msg>::incarnation() const {
 template <class Msg>
 void Context<Msg>::send(NodeIndex to, Msg msg) {
   sim_->send_packet(self_, to, std::move(msg));
+}
+template <class Msg>
+void Context<Msg>::send_reliable(NodeIndex to, Msg msg) {
+  sim_->send_packet(self_, to, std::move(msg), /*reliable=*/true);
 }
 template <class Msg>
 void Context<Msg>::set_timer(Duration delay, uint64_t token) {
