@@ -17,8 +17,9 @@ namespace {
 
 // Flags whose explicit use must win over --dev and derived defaults; the
 // names double as AgentConfig::explicit_keys.
-constexpr std::array<const char*, 5> kTrackedFlags = {"name", "data-dir", "bind", "http-bind",
-                                                      "http-port"};
+constexpr std::array<const char*, 9> kTrackedFlags = {"name",      "data-dir",    "bind",
+                                                      "http-bind", "http-port",   "advertise",
+                                                      "encrypt",   "gossip-port", "resources"};
 
 class AgentCommand final : public Command {
  public:
@@ -37,6 +38,33 @@ class AgentCommand final : public Command {
                      "Address of the HTTP API (default: 127.0.0.1, or --bind when that is "
                      "a loopback address)");
     app_->add_option("--http-port", config_.http_port, "HTTP API port (default: 7780)");
+    app_->add_option("--advertise", config_.advertise,
+                     "Address peers use to reach this node (default: --bind, or the first "
+                     "non-loopback address when --bind is 0.0.0.0)");
+    app_->add_option("--gossip-port", config_.gossip_port,
+                     "Gossip port, UDP and TCP (default: 7782)");
+    app_->add_option("--join", config_.join,
+                     "ADDR[:PORT] of an agent to join (repeatable; the port defaults to "
+                     "--gossip-port; retried with backoff until one answers)")
+        ->allow_extra_args(false);
+    app_->add_option("--encrypt", config_.encrypt,
+                     "Base64 32-byte cluster key from `shoal keygen` (a keyring persisted in the "
+                     "data dir wins)");
+    app_->add_option("--keyring-file", config_.keyring_file,
+                     "Keyring file: JSON {\"primary\", \"keys\"} or one base64 key per line, the "
+                     "first being primary (a keyring persisted in the data dir wins)");
+    app_->add_flag("--insecure", config_.insecure,
+                   "Run without a cluster key: gossip is neither authenticated nor encrypted");
+    app_->add_option("--cluster-label", config_.cluster_label,
+                     "Label mixed into every packet, so clusters sharing a key stay apart");
+    app_->add_option("--attr", config_.attrs,
+                     "KEY=VALUE node attribute (repeatable), added to the detected os, arch, "
+                     "kernel.version, cpu.cores, memory.mb and hostname")
+        ->allow_extra_args(false);
+    app_->add_option("--resources", config_.resources,
+                     "Schedulable capacity cpu=MHZ,memory=MB (default: detected)");
+    app_->add_option("--gossip-profile", config_.gossip_profile,
+                     "Gossip timings: lan, wan or local (default: lan)");
     app_->add_option("--log-level", config_.log_level,
                      "trace, debug, info, warn, error or off (default: info)");
     app_->add_flag("--log-json", config_.log_json, "Log one JSON object per line");
@@ -56,13 +84,15 @@ class AgentCommand final : public Command {
     const bool json = config->log_json;
     node::Agent agent(std::move(config).value());
     if (Status st = agent.run(); !st.is_ok()) {
+      // A setting that is wrong only in context (no cluster key) is bad usage.
+      const int code = st.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
       // Log collectors reading --log-json output get the error as JSON too.
       if (json) {
         spdlog::critical("{}", st.message());
         spdlog::shutdown();
-        return kExitFailure;
+        return code;
       }
-      return fail(kExitFailure, st.message());
+      return fail(code, st.message());
     }
     return kExitOk;
   }

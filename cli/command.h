@@ -29,6 +29,10 @@ class Command {
 
 std::unique_ptr<Command> add_agent_command(CLI::App& shoal);
 std::unique_ptr<Command> add_keygen_command(CLI::App& shoal);
+std::unique_ptr<Command> add_members_command(CLI::App& shoal);
+std::unique_ptr<Command> add_join_command(CLI::App& shoal);
+std::unique_ptr<Command> add_leave_command(CLI::App& shoal);
+std::unique_ptr<Command> add_keyring_command(CLI::App& shoal);
 
 // Writes "shoal: <message>" as a single line on stderr (newlines in message
 // become spaces) and returns exit_code.

@@ -50,6 +50,10 @@ int run(int argc, char** argv) {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(shoal::cli::add_agent_command(app));
   commands.push_back(shoal::cli::add_keygen_command(app));
+  commands.push_back(shoal::cli::add_members_command(app));
+  commands.push_back(shoal::cli::add_join_command(app));
+  commands.push_back(shoal::cli::add_leave_command(app));
+  commands.push_back(shoal::cli::add_keyring_command(app));
 
   try {
     app.parse(argc, argv);
@@ -57,7 +61,10 @@ int run(int argc, char** argv) {
     // --help and --version arrive as "errors" with exit code 0.
     if (e.get_exit_code() == 0) return app.exit(e);
     std::string reason = e.what();
-    if (!reason.empty()) reason[0] = static_cast<char>(std::tolower(reason[0]));
+    // "Could not convert" -> "could not convert", but "KEY is required" stays.
+    if (reason.size() > 1 && !std::isupper(static_cast<unsigned char>(reason[1]))) {
+      reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
+    }
     return fail(kExitUsage, reason + " (see " + command_path(commands) + " --help)");
   }
 

@@ -1,26 +1,36 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds Shoal, starts a local agent and shows it
-# working. `./deploy/quickstart.sh stop` stops what it started.
+# Installs dependencies, builds Shoal, and starts a three-agent cluster on this
+# machine: agents on 127.0.0.1, 127.0.0.2 and 127.0.0.3 (HTTP on :7780 and
+# gossip on :7782 of each), sharing a cluster key made with `shoal keygen`,
+# each with its own data dir under the state dir. Waits until agent 1 sees all
+# three alive, then shows the members. `./deploy/quickstart.sh stop` stops the
+# three agents. Run it as root on Debian 12 (setup.sh installs packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${SHOAL_QUICKSTART_DIR:-/tmp/shoal-quickstart}
-http=127.0.0.1:7780
+nodes=(1 2 3)
+shoal=build/shoal
 
 stop() {
-  if [ -f "$state/agent.pid" ]; then
-    local pid
-    pid=$(cat "$state/agent.pid")
+  local pidfile pid
+  for pidfile in "$state"/node*.pid "$state"/agent.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
     if kill "$pid" 2>/dev/null; then
       for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      echo "stopped agent (pid $pid)"
+      echo "stopped $(basename "$pidfile" .pid) (pid $pid)"
     fi
-    rm -f "$state/agent.pid"
-  fi
+    rm -f "$pidfile"
+  done
 }
 
 if [ "${1:-}" = "stop" ]; then
   stop
   exit 0
+fi
+if [ $# -gt 0 ]; then
+  echo "usage: $0 [stop]" >&2
+  exit 2
 fi
 
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/shoal-ccache}
@@ -34,32 +44,61 @@ cmake --build build --target shoal -j "$(nproc)" | tail -n 1
 
 stop
 mkdir -p "$state"
-echo "==> starting a dev agent on $http (logs: $state/agent.log)"
-build/shoal agent --dev >"$state/agent.log" 2>&1 &
-echo $! >"$state/agent.pid"
+chmod 700 "$state"
+# One key for the cluster, kept so that a second run reuses it (the agents'
+# data dirs persist their keyring, which would win over a new key anyway).
+if [ ! -s "$state/cluster.key" ]; then
+  (umask 077 && "$shoal" keygen >"$state/cluster.key")
+fi
+key=$(cat "$state/cluster.key")
 
-for _ in $(seq 100); do
-  if curl -fsS "http://$http/v1/agent/health" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$(cat "$state/agent.pid")" 2>/dev/null; then
-    echo "quickstart: the agent exited; its log:" >&2
-    cat "$state/agent.log" >&2
-    exit 1
-  fi
+for n in "${nodes[@]}"; do
+  addr=127.0.0.$n
+  echo "==> starting node$n on $addr (logs: $state/node$n.log)"
+  "$shoal" agent --name "node$n" --bind "$addr" --data-dir "$state/node$n" \
+    --encrypt "$key" --join 127.0.0.1 >"$state/node$n.log" 2>&1 &
+  echo $! >"$state/node$n.pid"
+done
+
+failed() {
+  echo "quickstart: $1; the logs:" >&2
+  for n in "${nodes[@]}"; do
+    echo "--- node$n ($state/node$n.log)" >&2
+    tail -n 20 "$state/node$n.log" >&2
+  done
+  stop >&2
+  exit 1
+}
+
+# Each agent answers its health check, then agent 1 sees three alive members.
+for n in "${nodes[@]}"; do
+  for i in $(seq 100); do
+    curl -fsS "http://127.0.0.$n:7780/v1/agent/health" >/dev/null 2>&1 && break
+    kill -0 "$(cat "$state/node$n.pid")" 2>/dev/null || failed "node$n exited"
+    [ "$i" -eq 100 ] && failed "node$n did not become healthy within 10 s"
+    sleep 0.1
+  done
+done
+export SHOAL_ADDR=http://127.0.0.1:7780
+for i in $(seq 300); do
+  alive=$("$shoal" members 2>/dev/null | awk '$4 == "alive"' | wc -l)
+  [ "$alive" -ge 3 ] && break
+  [ "$i" -eq 300 ] && failed "node1 sees $alive of 3 members alive after 30 s"
   sleep 0.1
 done
 
-echo "==> GET /v1/agent/health"
-curl -fsS "http://$http/v1/agent/health"
-echo
-echo "==> GET /v1/agent/self"
-curl -fsS "http://$http/v1/agent/self"
-echo
+echo "==> shoal members (as node1 sees them)"
+"$shoal" members
 cat <<MSG
 
-Shoal is running (one dev agent, in-memory data dir, no encryption).
+Shoal is running: three agents in one encrypted cluster (key in $state/cluster.key).
 Try next:
-  build/shoal --help
-  build/shoal keygen                       # a cluster key for --encrypt
-  curl http://$http/v1/agent/self
-  ./deploy/quickstart.sh stop              # stop the agent
+  export SHOAL_ADDR=http://127.0.0.1:7780     # the CLI talks to node1
+  $shoal members --json
+  $shoal keyring list                      # the key, and how many nodes hold it
+  curl -s http://127.0.0.1:7780/v1/metrics | grep shoal_gossip_members
+  kill -9 \$(cat $state/node3.pid)    # then watch node3 turn suspect, then dead:
+  watch -n 0.5 $shoal members
+  SHOAL_ADDR=http://127.0.0.2:7780 $shoal leave   # node2 leaves gracefully ("left")
+  ./deploy/quickstart.sh stop              # stop all three
 MSG

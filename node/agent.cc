@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "core/crypto.h"
+#include "node/agent_gossip.h"
 #include "node/data_dir.h"
 #include "node/http_server.h"
 #include "node/node_identity.h"
@@ -70,6 +71,7 @@ struct Agent::Impl {
   asio::io_context io{1};
   std::optional<asio::signal_set> signals;
   std::unique_ptr<HttpServer> http;
+  AgentGossip gossip;
   NodeIdentity identity;
   std::atomic<bool> serving{false};
   bool stopping = false;
@@ -96,10 +98,11 @@ Status Agent::run() {
 
   const auto& cfg = impl_->config;
   impl_->serving = true;
-  spdlog::info("shoal agent {} serving: name={} id={} http={} bind={} data_dir={} boot_epoch={}",
-               version(), cfg.name, impl_->identity.id.to_string(),
-               format_host_port(cfg.http_bind, cfg.http_port), cfg.bind, data_dir.string(),
-               impl_->identity.boot_epoch);
+  spdlog::info(
+      "shoal agent {} serving: name={} id={} http={} gossip={} bind={} data_dir={} boot_epoch={}",
+      version(), cfg.name, impl_->identity.id.to_string(),
+      format_host_port(cfg.http_bind, cfg.http_port), format_host_port(cfg.bind, cfg.gossip_port),
+      cfg.bind, data_dir.string(), impl_->identity.boot_epoch);
   try {
     impl_->io.run();
   } catch (const std::exception& e) {
@@ -116,6 +119,8 @@ Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemer
   crypto::init();
   // Writing logs to a closed pipe must not kill the agent.
   std::signal(SIGPIPE, SIG_IGN);
+  // Before anything is created: an agent without a key is refused.
+  SHOAL_RETURN_IF_ERROR(check_has_cluster_key(config, config.data_dir));
 
   if (config.ephemeral_data_dir) {
     auto dir = make_temp_data_dir();
@@ -152,8 +157,12 @@ Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemer
   signals.emplace(io, SIGINT, SIGTERM);
   wait_for_signal();
 
+  SHOAL_RETURN_IF_ERROR(gossip.start(io, config, identity, data_dir));
+
   auto router = std::make_shared<Router>();
   add_routes(*router);
+  // After POST /v1/agent/leave has answered, the agent stops.
+  gossip.add_routes(*router, [this] { asio::post(io, [this] { shutdown(); }); });
   http = std::make_unique<HttpServer>(io, std::move(router));
   boost::system::error_code ec;
   const auto http_address = asio::ip::make_address(config.http_bind, ec);
@@ -176,6 +185,7 @@ void Agent::Impl::add_routes(Router& router) {
          {{"bind", config.bind}, {"http", format_host_port(config.http_bind, config.http_port)}}},
         {"version", std::string(version())},
     };
+    gossip.add_self(self);
     return HttpResponse::json(200, self);
   });
 }
@@ -199,6 +209,7 @@ void Agent::Impl::shutdown() {
     signals->cancel(ignored);
   }
   if (http) http->stop();
+  gossip.stop();
 }
 
 }  // namespace shoal::node

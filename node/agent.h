@@ -1,7 +1,8 @@
 // The daemon behind `shoal agent`: it owns the event loop, the data dir and
-// its lock, the node identity and the HTTP API, and shuts down cleanly on
-// SIGINT or SIGTERM. Gossip, Raft, the scheduler and DNS join it in later
-// issues. Everything runs on one thread.
+// its lock, the node identity, gossip membership (node/agent_gossip.h) and
+// the HTTP API, and shuts down cleanly on SIGINT or SIGTERM (or after POST
+// /v1/agent/leave). Raft, the scheduler and DNS join it in later issues.
+// Everything runs on one thread.
 #pragma once
 
 #include <memory>

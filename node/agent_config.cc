@@ -2,16 +2,29 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/ip/address.hpp>
 #include <filesystem>
 #include <system_error>
+
+#include "core/crypto.h"
+#include "node/host_facts.h"
+#include "node/node_attrs.h"
 
 namespace shoal::node {
 namespace {
 
 constexpr std::array<std::string_view, 6> kLogLevels = {"trace", "debug", "info",
                                                         "warn",  "error", "off"};
+constexpr std::array<std::string_view, 3> kGossipProfiles = {"lan", "wan", "local"};
+
+Status flag_error(std::string_view flag, const Status& st) {
+  return Status::invalid_argument("--" + std::string(flag) + ": " + st.message());
+}
+
+// The gossip settings of finalize(): keys, advertise, --join, --attr, --resources.
+Status finalize_gossip(AgentConfig& config, const boost::asio::ip::address& bind);
 
 Result<boost::asio::ip::address> parse_address(std::string_view flag, const std::string& text) {
   boost::system::error_code ec;
@@ -99,6 +112,7 @@ Result<AgentConfig> finalize(AgentConfig config) {
   config.http_bind = http_bind->to_string();
 
   SHOAL_RETURN_IF_ERROR(check_port("http-port", config.http_port));
+  SHOAL_RETURN_IF_ERROR(finalize_gossip(config, *bind));
 
   if (!config.ephemeral_data_dir) {
     if (config.data_dir.empty()) return Status::invalid_argument("--data-dir: must not be empty");
@@ -118,5 +132,96 @@ Result<AgentConfig> finalize(AgentConfig config) {
   }
   return config;
 }
+
+namespace {
+
+Status finalize_gossip(AgentConfig& config, const boost::asio::ip::address& bind) {
+  SHOAL_RETURN_IF_ERROR(check_port("gossip-port", config.gossip_port));
+
+  // Keys: --encrypt and --keyring-file are alternatives; --insecure excludes both.
+  const bool has_key = !config.encrypt.empty() || !config.keyring_file.empty();
+  if (!config.encrypt.empty() && !config.keyring_file.empty()) {
+    return Status::invalid_argument("--encrypt and --keyring-file are alternatives; give one");
+  }
+  if (config.insecure && has_key) {
+    return Status::invalid_argument(
+        std::string(config.encrypt.empty() ? "--keyring-file" : "--encrypt") +
+        " conflicts with --insecure");
+  }
+  if (config.is_explicit("encrypt") && config.encrypt.empty()) {
+    return Status::invalid_argument(
+        "--encrypt: must not be empty (make a key with `shoal keygen`)");
+  }
+  if (!config.encrypt.empty()) {
+    auto key = crypto::ClusterKey::from_base64(config.encrypt);
+    if (!key.is_ok()) return flag_error("encrypt", key.status());
+  }
+  if (!config.keyring_file.empty()) {
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(config.keyring_file, ec);
+    if (ec) return Status::invalid_argument("--keyring-file: " + ec.message());
+    config.keyring_file = absolute.lexically_normal().string();
+  }
+  if (config.dev && !has_key) config.insecure = true;
+
+  if (config.cluster_label.size() > kMaxClusterLabelBytes ||
+      !is_valid_attr_value(config.cluster_label)) {
+    return Status::invalid_argument("--cluster-label: at most 64 printable characters");
+  }
+
+  if (std::find(kGossipProfiles.begin(), kGossipProfiles.end(), config.gossip_profile) ==
+      kGossipProfiles.end()) {
+    return Status::invalid_argument("--gossip-profile: unknown profile \"" + config.gossip_profile +
+                                    "\" (use lan, wan or local)");
+  }
+
+  // Advertise: what peers dial. A specific --bind is reachable as itself; a
+  // wildcard bind advertises the first non-loopback address.
+  if (config.advertise.empty()) {
+    if (!bind.is_unspecified()) {
+      config.advertise = bind.to_string();
+    } else {
+      config.advertise = first_non_loopback_address();
+      if (config.advertise.empty()) config.advertise = std::string(kLoopback);
+    }
+  }
+  auto advertise = parse_address("advertise", config.advertise);
+  if (!advertise.is_ok()) return advertise.status();
+  if (advertise->is_unspecified() || advertise->is_multicast()) {
+    return Status::invalid_argument("--advertise: \"" + config.advertise +
+                                    "\" is not an address peers can reach");
+  }
+  config.advertise = advertise->to_string();
+
+  config.join_addrs.clear();
+  for (const auto& text : config.join) {
+    auto hp = parse_host_port(text, static_cast<uint16_t>(config.gossip_port));
+    if (!hp.is_ok()) return flag_error("join", hp.status());
+    config.join_addrs.push_back(*hp);
+  }
+
+  config.attr_map.clear();
+  if (config.attrs.size() > kMaxAttrs) {
+    return Status::invalid_argument("--attr: at most " + std::to_string(kMaxAttrs) + " attributes");
+  }
+  for (const auto& text : config.attrs) {
+    auto kv = parse_attr(text);
+    if (!kv.is_ok()) return flag_error("attr", kv.status());
+    if (config.attr_map.contains(kv->first)) {
+      return Status::invalid_argument("--attr: \"" + kv->first + "\" given twice");
+    }
+    config.attr_map.insert(std::move(*kv));
+  }
+
+  if (config.is_explicit("resources") || !config.resources.empty()) {
+    auto spec = parse_resources(config.resources);
+    if (!spec.is_ok()) return flag_error("resources", spec.status());
+    config.cpu_mhz = spec->cpu_mhz;
+    config.memory_mb = spec->memory_mb;
+  }
+  return Status::ok();
+}
+
+}  // namespace
 
 }  // namespace shoal::node

@@ -1,15 +1,20 @@
 // AgentConfig: the settings of `shoal agent` (DESIGN.md §2) as the command
 // line gives them, and finalize(), which fills in the defaults that depend on
-// other settings (--dev, a loopback --bind) and validates every value with an
-// error message that names the flag.
+// other settings (--dev, a loopback --bind, the advertise address) and
+// validates every value with an error message that names the flag.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
+#include "node/host_port.h"
 
 namespace shoal::node {
 
@@ -17,6 +22,8 @@ inline constexpr std::string_view kDefaultDataDir = "/var/lib/shoal";
 inline constexpr std::string_view kDefaultBind = "0.0.0.0";
 inline constexpr std::string_view kLoopback = "127.0.0.1";
 inline constexpr int kDefaultHttpPort = 7780;
+inline constexpr int kDefaultGossipPort = 7782;
+inline constexpr size_t kMaxClusterLabelBytes = 64;
 
 struct AgentConfig {
   std::string name;  // empty: the host name, up to its first dot
@@ -27,6 +34,24 @@ struct AgentConfig {
   std::string log_level = "info";
   bool log_json = false;
   bool dev = false;
+
+  // Gossip (DESIGN.md §2).
+  std::string advertise;  // empty: bind, or the first non-loopback address when bind is 0.0.0.0
+  int gossip_port = kDefaultGossipPort;
+  std::vector<std::string> join;  // ADDR[:PORT], as given; the port defaults to gossip_port
+  std::string encrypt;            // base64 cluster key
+  std::string keyring_file;
+  bool insecure = false;
+  std::string cluster_label;
+  std::vector<std::string> attrs;  // KEY=VALUE, as given
+  std::string resources;           // "cpu=MHZ,memory=MB", as given; empty: detected
+  std::string gossip_profile = "lan";
+
+  // Set by finalize() from the above.
+  std::vector<HostPort> join_addrs;
+  std::map<std::string, std::string> attr_map;  // --attr only; detection adds the rest
+  std::optional<uint32_t> cpu_mhz;              // from --resources
+  std::optional<uint32_t> memory_mb;
 
   // Settings the user gave explicitly, by flag name without dashes ("bind",
   // "http-port"; the same keys a YAML config will use). Derived defaults and
@@ -41,10 +66,11 @@ struct AgentConfig {
   bool is_explicit(std::string_view key) const { return explicit_keys.contains(key); }
 };
 
-// Applies the --dev rules (temporary data dir, everything on 127.0.0.1; an
-// explicit flag still wins), derives http_bind, normalises addresses and the
-// data dir path, and validates. Errors are kInvalidArgument with a message
-// such as "--http-port: 70000 is out of range (1-65535)".
+// Applies the --dev rules (temporary data dir, everything on 127.0.0.1,
+// --insecure unless a key is given; an explicit flag still wins), derives
+// http_bind and advertise, normalises addresses and the data dir path, parses
+// --join, --attr and --resources, and validates. Errors are kInvalidArgument
+// with a message such as "--http-port: 70000 is out of range (1-65535)".
 Result<AgentConfig> finalize(AgentConfig config);
 
 // True when the text is a valid node name: 1-63 letters, digits and '-', not

@@ -154,8 +154,9 @@ INSTANTIATE_TEST_SUITE_P(Agent, AgentSignalTest,
 TEST_F(AgentTest, NodeIdSurvivesRestartsAndTheBootEpochRises) {
   // A data dir whose parents do not exist yet.
   const auto data_dir = root_.path() / "nested" / "data";
-  const std::vector<std::string> args = {"--name",      "node-a", "--bind",     "127.0.2.4",
-                                         "--http-port", "27804",  "--data-dir", data_dir.string()};
+  const std::vector<std::string> args = {"--name",     "node-a",          "--bind",
+                                         "127.0.2.4",  "--http-port",     "27804",
+                                         "--data-dir", data_dir.string(), "--insecure"};
   std::string first_id;
   for (int run = 1; run <= 3; ++run) {
     SCOPED_TRACE("run " + std::to_string(run));
@@ -182,8 +183,8 @@ TEST_P(CorruptNodeIdTest, IsAClearStartupErrorAndTheFileIsKept) {
   const auto data_dir = root_.path() / "data";
   std::filesystem::create_directory(data_dir);
   { std::ofstream(data_dir / "node-id", std::ios::binary) << GetParam(); }
-  auto agent =
-      start_agent({"--bind", "127.0.2.5", "--http-port", "27805", "--data-dir", data_dir.string()});
+  auto agent = start_agent({"--bind", "127.0.2.5", "--http-port", "27805", "--data-dir",
+                            data_dir.string(), "--insecure"});
   auto status = agent->wait_for(10s);
   ASSERT_TRUE(status.has_value()) << "agent started on a corrupt node id:\n" << agent->err();
   EXPECT_EQ(status->describe(), "exit code 1") << agent->err();
@@ -204,8 +205,8 @@ TEST_F(AgentTest, CorruptBootEpochIsAClearStartupError) {
   const auto data_dir = root_.path() / "data";
   std::filesystem::create_directory(data_dir);
   std::ofstream(data_dir / "boot-epoch") << "seven\n";
-  auto agent =
-      start_agent({"--bind", "127.0.2.6", "--http-port", "27806", "--data-dir", data_dir.string()});
+  auto agent = start_agent({"--bind", "127.0.2.6", "--http-port", "27806", "--data-dir",
+                            data_dir.string(), "--insecure"});
   auto status = agent->wait_for(10s);
   ASSERT_TRUE(status.has_value()) << agent->err();
   EXPECT_EQ(status->describe(), "exit code 1");
@@ -214,11 +215,11 @@ TEST_F(AgentTest, CorruptBootEpochIsAClearStartupError) {
 
 TEST_F(AgentTest, ASecondAgentOnTheSameDataDirIsRefused) {
   const auto data_dir = root_.path() / "data";
-  auto first =
-      start_agent({"--bind", "127.0.2.7", "--http-port", "27807", "--data-dir", data_dir.string()});
+  auto first = start_agent({"--bind", "127.0.2.7", "--http-port", "27807", "--data-dir",
+                            data_dir.string(), "--insecure"});
   ASSERT_NO_FATAL_FAILURE(wait_healthy(*first, "127.0.2.7", 27807));
-  auto second =
-      start_agent({"--bind", "127.0.2.8", "--http-port", "27808", "--data-dir", data_dir.string()});
+  auto second = start_agent({"--bind", "127.0.2.8", "--http-port", "27808", "--data-dir",
+                             data_dir.string(), "--insecure"});
   auto status = second->wait_for(10s);
   ASSERT_TRUE(status.has_value()) << "two agents share a data dir";
   EXPECT_EQ(status->describe(), "exit code 1");
@@ -234,8 +235,8 @@ TEST_F(AgentTest, AnHttpPortInUseIsAClearErrorAndCleansUp) {
   auto first = start_agent({"--dev", "--bind", "127.0.2.9", "--http-port", "27809"});
   ASSERT_NO_FATAL_FAILURE(wait_healthy(*first, "127.0.2.9", 27809));
   TempDir second_tmp;
-  std::vector<std::string> argv{shoal_binary(), "agent",       "--dev", "--bind",
-                                "127.0.2.9",    "--http-port", "27809"};
+  std::vector<std::string> argv{shoal_binary(), "agent", "--dev",         "--bind", "127.0.2.9",
+                                "--http-port",  "27809", "--gossip-port", "27819"};
   Process second(argv, logs_.path(), {"TMPDIR=" + second_tmp.path().string()});
   auto status = second.wait_for(10s);
   ASSERT_TRUE(status.has_value());
@@ -249,7 +250,7 @@ TEST_F(AgentTest, AnHttpPortInUseIsAClearErrorAndCleansUp) {
 }
 
 TEST_F(AgentTest, DevDefaultsToLoopback) {
-  auto agent = start_agent({"--dev", "--http-port", "27810"});
+  auto agent = start_agent({"--dev", "--http-port", "27810", "--gossip-port", "27820"});
   ASSERT_NO_FATAL_FAILURE(wait_healthy(*agent, "127.0.0.1", 27810));
   auto self = get_json("127.0.0.1", 27810, "/v1/agent/self");
   EXPECT_EQ(self["addresses"]["bind"], "127.0.0.1");

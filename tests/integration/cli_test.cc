@@ -29,8 +29,10 @@ TEST(Cli, HelpListsTheCommandsAndExitsZero) {
 TEST(Cli, AgentHelpListsTheAgentFlags) {
   auto r = run_shoal({"agent", "--help"});
   EXPECT_EQ(r.status.describe(), "exit code 0");
-  for (const char* flag : {"--dev", "--name", "--data-dir", "--bind", "--http-bind", "--http-port",
-                           "--log-level", "--log-json"}) {
+  for (const char* flag :
+       {"--dev", "--name", "--data-dir", "--bind", "--http-bind", "--http-port", "--log-level",
+        "--log-json", "--advertise", "--gossip-port", "--join", "--encrypt", "--keyring-file",
+        "--insecure", "--cluster-label", "--attr", "--resources", "--gossip-profile"}) {
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag << " missing from:\n" << r.out;
   }
 }
@@ -49,6 +51,24 @@ TEST(Cli, KeygenPrintsOneBase64LineOfA32ByteKey) {
     EXPECT_EQ(key->size(), 32u);
   }
   EXPECT_NE(first.out, second.out) << "two keys must differ";
+}
+
+TEST(Cli, AnUnreachableAgentIsExitOneWithOneLine) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"members"},
+                                               {"join", "127.0.5.2"},
+                                               {"leave"},
+                                               {"keyring", "list"}}) {
+    auto r = run_shoal(args, {"SHOAL_ADDR=http://127.0.5.1:28299"});
+    EXPECT_EQ(r.status.describe(), "exit code 1") << args[0] << ": " << r.err;
+    auto err_lines = lines(r.err);
+    ASSERT_EQ(err_lines.size(), 1u) << r.err;
+    EXPECT_TRUE(err_lines[0].starts_with("shoal: cannot reach the agent at http://127.0.5.1:28299"))
+        << err_lines[0];
+    EXPECT_EQ(r.out, "");
+  }
+  auto bad = run_shoal({"members"}, {"SHOAL_ADDR=http://127.0.5.1:notaport"});
+  EXPECT_EQ(bad.status.describe(), "exit code 2") << bad.err;
+  EXPECT_NE(bad.err.find("$SHOAL_ADDR"), std::string::npos) << bad.err;
 }
 
 TEST(Cli, NoCommandPrintsHelpAndIsAUsageError) {
@@ -82,25 +102,42 @@ TEST_P(UsageError, IsOneLineOnStderrAndExitCode2) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cli, UsageError,
-    ::testing::Values(UsageCase{{"frobnicate"}, "unknown command \"frobnicate\""},
-                      UsageCase{{"--frobnicate"}, "unknown flag --frobnicate"},
-                      UsageCase{{"agent", "--dev", "--frobnicate"}, "unknown flag --frobnicate"},
-                      UsageCase{{"agent", "--dev", "--frobnicate=1"}, "unknown flag --frobnicate"},
-                      // Flags of later issues are unknown until they are implemented.
-                      UsageCase{{"agent", "--dev", "--join", "127.0.0.1"}, "unknown flag --join"},
-                      UsageCase{{"agent", "--dev", "stray"}, "unexpected argument \"stray\""},
-                      UsageCase{{"agent", "--dev", "keygen"}, "unexpected argument \"keygen\""},
-                      UsageCase{{"keygen", "--frobnicate"}, "unknown flag --frobnicate"},
-                      UsageCase{{"keygen", "extra"}, "unexpected argument \"extra\""},
-                      UsageCase{{"agent", "--dev", "--http-port", "70000"}, "--http-port"},
-                      UsageCase{{"agent", "--dev", "--http-port", "0"}, "--http-port"},
-                      UsageCase{{"agent", "--dev", "--http-port", "eighty"}, "--http-port"},
-                      UsageCase{{"agent", "--dev", "--http-port"}, "--http-port"},
-                      UsageCase{{"agent", "--dev", "--bind", "not-an-ip"}, "--bind"},
-                      UsageCase{{"agent", "--dev", "--http-bind", "300.1.1.1"}, "--http-bind"},
-                      UsageCase{{"agent", "--dev", "--name", "bad name"}, "--name"},
-                      UsageCase{{"agent", "--dev", "--name", ""}, "--name"},
-                      UsageCase{{"agent", "--dev", "--log-level", "loud"}, "--log-level"}),
+    ::testing::Values(
+        UsageCase{{"frobnicate"}, "unknown command \"frobnicate\""},
+        UsageCase{{"--frobnicate"}, "unknown flag --frobnicate"},
+        UsageCase{{"agent", "--dev", "--frobnicate"}, "unknown flag --frobnicate"},
+        UsageCase{{"agent", "--dev", "--frobnicate=1"}, "unknown flag --frobnicate"},
+        // Flags of later issues are unknown until they are implemented.
+        UsageCase{{"agent", "--dev", "--bootstrap-expect", "3"}, "unknown flag --bootstrap-expect"},
+        UsageCase{{"agent", "--dev", "--join", "1.2.3.4:0"}, "--join"},
+        UsageCase{{"agent", "--dev", "--gossip-port", "0"}, "--gossip-port"},
+        UsageCase{{"agent", "--dev", "--attr", "no-equals"}, "--attr"},
+        UsageCase{{"agent", "--dev", "--attr", "bad key=1"}, "--attr"},
+        UsageCase{{"agent", "--dev", "--resources", "gpu=1"}, "--resources"},
+        UsageCase{{"agent", "--dev", "--gossip-profile", "fast"}, "--gossip-profile"},
+        UsageCase{{"agent", "--dev", "--advertise", "0.0.0.0"}, "--advertise"},
+        UsageCase{{"agent", "--dev", "--encrypt", "c2hvcnQ="}, "--encrypt"},
+        UsageCase{{"agent", "--insecure", "--encrypt", "c2hvcnQ="}, "--insecure"},
+        UsageCase{{"agent", "--dev", "--cluster-label", std::string(65, 'x')}, "--cluster-label"},
+        UsageCase{{"join"}, "ADDR"}, UsageCase{{"keyring"}, "keyring"},
+        UsageCase{{"keyring", "install"}, "KEY"},
+        UsageCase{{"keyring", "install", "not-a-key"}, "KEY"},
+        UsageCase{{"keyring", "frob"}, "frob"},
+        UsageCase{{"members", "--frobnicate"}, "unknown flag --frobnicate"},
+        UsageCase{{"members", "stray"}, "unexpected argument \"stray\""},
+        UsageCase{{"agent", "--dev", "stray"}, "unexpected argument \"stray\""},
+        UsageCase{{"agent", "--dev", "keygen"}, "unexpected argument \"keygen\""},
+        UsageCase{{"keygen", "--frobnicate"}, "unknown flag --frobnicate"},
+        UsageCase{{"keygen", "extra"}, "unexpected argument \"extra\""},
+        UsageCase{{"agent", "--dev", "--http-port", "70000"}, "--http-port"},
+        UsageCase{{"agent", "--dev", "--http-port", "0"}, "--http-port"},
+        UsageCase{{"agent", "--dev", "--http-port", "eighty"}, "--http-port"},
+        UsageCase{{"agent", "--dev", "--http-port"}, "--http-port"},
+        UsageCase{{"agent", "--dev", "--bind", "not-an-ip"}, "--bind"},
+        UsageCase{{"agent", "--dev", "--http-bind", "300.1.1.1"}, "--http-bind"},
+        UsageCase{{"agent", "--dev", "--name", "bad name"}, "--name"},
+        UsageCase{{"agent", "--dev", "--name", ""}, "--name"},
+        UsageCase{{"agent", "--dev", "--log-level", "loud"}, "--log-level"}),
     [](const ::testing::TestParamInfo<UsageCase>& info) {
       return "Case" + std::to_string(info.index);
     });

@@ -297,6 +297,14 @@ std::optional<HttpResult> http_get(const std::string& host, uint16_t port,
   return http_request(host, port, http::verb::get, target, timeout);
 }
 
+std::optional<HttpResult> http_post(const std::string& host, uint16_t port,
+                                    const std::string& target, const std::string& body,
+                                    Millis timeout) {
+  HttpConnection c;
+  if (!c.connect(host, port, timeout)) return std::nullopt;
+  return c.request(http::verb::post, target, body, false, timeout);
+}
+
 // ---------------------------------------------------------------- misc
 
 bool eventually(const std::function<bool()>& pred, Millis timeout, Millis interval) {

@@ -131,6 +131,9 @@ std::optional<HttpResult> http_request(const std::string& host, uint16_t port,
                                        Millis timeout = 5s);
 std::optional<HttpResult> http_get(const std::string& host, uint16_t port,
                                    const std::string& target, Millis timeout = 5s);
+std::optional<HttpResult> http_post(const std::string& host, uint16_t port,
+                                    const std::string& target, const std::string& body,
+                                    Millis timeout = 5s);
 
 // Calls pred every interval until it returns true (then true) or the timeout
 // passes (then false).

@@ -1,0 +1,17 @@
+// Plain-text tables for the CLI's human output: a header row and data rows,
+// columns left-aligned and separated by two spaces.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace shoal::cli {
+
+using TableRow = std::vector<std::string>;
+
+std::string format_table(const TableRow& header, const std::vector<TableRow>& rows);
+
+// Writes text to stdout; false when stdout fails (a closed pipe).
+bool write_stdout(const std::string& text);
+
+}  // namespace shoal::cli

@@ -1,0 +1,360 @@
+#include "node/agent_gossip.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <variant>
+
+#include "core/crypto.h"
+#include "node/gossip_channel.h"
+#include "node/gossip_host.h"
+#include "node/gossip_metrics.h"
+#include "node/host_facts.h"
+#include "node/keyring_file.h"
+#include "node/keyring_service.h"
+#include "node/version.h"
+
+namespace shoal::node {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kMaxJoinAddrs = 64;
+
+struct ChosenKeyring {
+  std::optional<crypto::Keyring> keyring;  // nullopt: insecure
+  bool persist_now = false;                // seeded from a flag: write it to the data dir
+};
+
+Result<ChosenKeyring> choose_keyring(const AgentConfig& config,
+                                     const std::filesystem::path& keyring_path) {
+  auto persisted = load_keyring(keyring_path);
+  if (!persisted.is_ok()) {
+    return Status(persisted.status().code(),
+                  persisted.status().message() +
+                      "; restore it from a backup, or delete it to take the key from --encrypt");
+  }
+  ChosenKeyring out;
+  if (persisted->has_value()) {
+    const crypto::Keyring& ring = **persisted;
+    if (!config.encrypt.empty()) {
+      auto key = crypto::ClusterKey::from_base64(config.encrypt);
+      if (key.is_ok() && ring.find(key->id()) == nullptr) {
+        spdlog::warn(
+            "--encrypt key {} is not in the persisted keyring {}, which wins; install it with "
+            "`shoal keyring install`, or delete the file to start over from --encrypt",
+            key_id_hex(key->id()), keyring_path.string());
+      }
+    } else if (!config.keyring_file.empty()) {
+      spdlog::info("using the persisted keyring {}; --keyring-file only seeds a new data dir",
+                   keyring_path.string());
+    } else if (config.insecure) {
+      spdlog::warn("--insecure ignored: the data dir has a keyring ({})", keyring_path.string());
+    }
+    out.keyring = std::move(**persisted);
+    return out;
+  }
+  if (!config.encrypt.empty()) {
+    auto key = crypto::ClusterKey::from_base64(config.encrypt);
+    if (!key.is_ok()) return Status::invalid_argument("--encrypt: " + key.status().message());
+    out.keyring.emplace(*key);
+    out.persist_now = true;
+    return out;
+  }
+  if (!config.keyring_file.empty()) {
+    auto from_file = load_keyring(config.keyring_file);
+    if (!from_file.is_ok()) {
+      return Status::invalid_argument("--keyring-file: " + from_file.status().message());
+    }
+    if (!from_file->has_value()) {
+      return Status::invalid_argument("--keyring-file: " + config.keyring_file + " does not exist");
+    }
+    out.keyring = std::move(**from_file);
+    out.persist_now = true;
+    return out;
+  }
+  if (!config.insecure) {
+    return Status::invalid_argument(
+        "no cluster key: give --encrypt KEY (make one with `shoal keygen`) or --keyring-file "
+        "FILE, or --insecure to run without authentication");
+  }
+  return out;
+}
+
+json member_json(const gossip::Member& m) {
+  json attrs = json::object();
+  for (const auto& [k, v] : m.meta.attrs) attrs[k] = v;
+  return {
+      {"name", m.meta.name},
+      {"id", m.id.to_string()},
+      {"addr", m.meta.gossip.ip},
+      {"port", m.meta.gossip.port},
+      {"status", gossip::status_name(m.status)},
+      {"incarnation", m.incarnation},
+      {"attrs", attrs},
+      {"tags", m.meta.tags},
+      {"resources",
+       {{"cpu_mhz", m.meta.resources.cpu_mhz}, {"memory_mb", m.meta.resources.memory_mb}}},
+      {"ports",
+       {{"gossip", m.meta.gossip.port},
+        {"http", m.meta.http_port},
+        {"rpc", m.meta.rpc_port},
+        {"dns", m.meta.dns_port}}},
+  };
+}
+
+// The body's "addrs" as gossip addresses, or a 400 response.
+std::variant<std::vector<gossip::Address>, HttpResponse> parse_join_body(const std::string& body,
+                                                                         uint16_t default_port) {
+  auto j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return HttpResponse::error(400, "the body must be a JSON object {\"addrs\": [...]}");
+  }
+  if (!j.contains("addrs") || !j["addrs"].is_array() || j["addrs"].empty()) {
+    return HttpResponse::error(400, "\"addrs\" must be a non-empty array of addresses", "addrs");
+  }
+  if (j["addrs"].size() > kMaxJoinAddrs) {
+    return HttpResponse::error(400, "at most 64 addresses", "addrs");
+  }
+  std::vector<gossip::Address> out;
+  for (const auto& item : j["addrs"]) {
+    if (!item.is_string()) return HttpResponse::error(400, "addresses are strings", "addrs");
+    auto hp = parse_host_port(item.get<std::string>(), default_port);
+    if (!hp.is_ok()) return HttpResponse::error(400, hp.status().message(), "addrs");
+    auto ip = resolve_ip(hp->host);
+    if (!ip.is_ok()) return HttpResponse::error(400, ip.status().message(), "addrs");
+    out.push_back(gossip::Address{*ip, hp->port});
+  }
+  return out;
+}
+
+}  // namespace
+
+Status check_has_cluster_key(const AgentConfig& config, const std::filesystem::path& data_dir) {
+  if (!config.encrypt.empty() || !config.keyring_file.empty() || config.insecure) {
+    return Status::ok();
+  }
+  std::error_code ec;
+  if (!config.ephemeral_data_dir && std::filesystem::exists(data_dir / kKeyringFile, ec)) {
+    return Status::ok();
+  }
+  return Status::invalid_argument(
+      "no cluster key: give --encrypt KEY (make one with `shoal keygen`) or --keyring-file "
+      "FILE, or --insecure to run without authentication");
+}
+
+struct AgentGossip::Parts {
+  AgentConfig config;
+  std::filesystem::path keyring_path;
+  std::unique_ptr<GossipChannel> channel;
+  std::unique_ptr<GossipHost> host;
+  std::unique_ptr<KeyringService> keyring;
+  gossip::NodeMeta meta;
+};
+
+AgentGossip::AgentGossip() : parts_(std::make_unique<Parts>()) {}
+AgentGossip::~AgentGossip() = default;
+
+Status AgentGossip::start(asio::io_context& io, const AgentConfig& config,
+                          const NodeIdentity& identity, const std::filesystem::path& data_dir) {
+  Parts& p = *parts_;
+  p.config = config;
+  p.keyring_path = data_dir / kKeyringFile;
+
+  auto chosen = choose_keyring(config, p.keyring_path);
+  if (!chosen.is_ok()) return chosen.status();
+  const bool insecure = !chosen->keyring.has_value();
+  if (chosen->persist_now) {
+    SHOAL_RETURN_IF_ERROR(save_keyring(p.keyring_path, *chosen->keyring));
+  }
+  if (insecure) {
+    spdlog::warn(
+        "INSECURE: gossip traffic is neither authenticated nor encrypted (--insecure); anyone "
+        "who can reach {} can join this cluster or disturb it",
+        format_host_port(config.bind, config.gossip_port));
+  } else {
+    spdlog::info("keyring: {} key(s), primary {}", chosen->keyring->keys().size(),
+                 key_id_hex(chosen->keyring->primary().id()));
+  }
+  p.channel = std::make_unique<GossipChannel>(
+      insecure ? crypto::Keyring(GossipChannel::insecure_key()) : std::move(*chosen->keyring),
+      insecure, config.cluster_label, identity.id, identity.boot_epoch);
+
+  auto profile = gossip::Config::profile(config.gossip_profile);
+  if (!profile.is_ok())
+    return Status::invalid_argument("--gossip-profile: " + profile.status().message());
+
+  const HostFacts facts = detect_host_facts();
+  p.meta.name = config.name;
+  p.meta.gossip = gossip::Address{config.advertise, static_cast<uint16_t>(config.gossip_port)};
+  p.meta.http_port = static_cast<uint16_t>(config.http_port);
+  p.meta.attrs = facts.attrs;
+  for (const auto& [k, v] : config.attr_map) p.meta.attrs[k] = v;
+  p.meta.resources.cpu_mhz = config.cpu_mhz.value_or(facts.cpu_mhz);
+  p.meta.resources.memory_mb = config.memory_mb.value_or(facts.memory_mb);
+  if (Status st = gossip::Gossip::check_meta(p.meta); !st.is_ok()) {
+    return Status::invalid_argument("node metadata (--name, --attr) is too large for gossip: " +
+                                    st.message());
+  }
+
+  std::vector<gossip::Address> seeds;
+  for (const auto& hp : config.join_addrs) {
+    auto ip = resolve_ip(hp.host);
+    if (!ip.is_ok()) return Status::invalid_argument("--join: " + ip.status().message());
+    seeds.push_back(gossip::Address{*ip, hp.port});
+  }
+
+  GossipHostOptions options;
+  options.config = *profile;
+  options.self = identity.id;
+  options.meta = p.meta;
+  options.members_path = data_dir / kMembersFile;
+  options.transport.bind = asio::ip::make_address(config.bind);
+  options.transport.port = static_cast<uint16_t>(config.gossip_port);
+  uint64_t seed = 0;
+  crypto::random_bytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&seed), sizeof seed));
+  options.rng_seed = seed;
+  p.host = std::make_unique<GossipHost>(io, *p.channel, std::move(options));
+  p.host->set_profile_name(config.gossip_profile);
+  p.keyring = std::make_unique<KeyringService>(*p.host, *p.channel,
+                                               insecure ? std::filesystem::path() : p.keyring_path);
+  p.keyring->attach();
+  SHOAL_RETURN_IF_ERROR(p.host->start(seeds));
+  spdlog::info(
+      "gossip: listening on {} (UDP+TCP), advertising {}, profile {}{}",
+      format_host_port(config.bind, config.gossip_port), p.meta.gossip.to_string(),
+      config.gossip_profile,
+      seeds.empty() ? "" : ", joining " + config.join.front() + (seeds.size() > 1 ? " ..." : ""));
+  return Status::ok();
+}
+
+void AgentGossip::stop() {
+  if (parts_->host) parts_->host->stop();
+}
+
+void AgentGossip::add_self(json& self) const {
+  const Parts& p = *parts_;
+  if (!p.host) return;
+  self["addresses"]["advertise"] = p.config.advertise;
+  self["addresses"]["gossip"] = p.meta.gossip.to_string();
+  json attrs = json::object();
+  for (const auto& [k, v] : p.meta.attrs) attrs[k] = v;
+  self["attrs"] = attrs;
+  self["resources"] = {{"cpu_mhz", p.meta.resources.cpu_mhz},
+                       {"memory_mb", p.meta.resources.memory_mb}};
+  const auto& core = p.host->core();
+  self["gossip"] = {
+      {"profile", p.host->profile_name()},
+      {"encrypted", !p.channel->insecure()},
+      {"cluster_label", p.config.cluster_label},
+      {"status", gossip::status_name(core.self().status)},
+      {"incarnation", core.self().incarnation},
+      {"health_score", core.health_score()},
+      {"members_alive", core.alive_count()},
+  };
+}
+
+void AgentGossip::add_routes(Router& router, std::function<void()> shutdown) {
+  Parts* p = parts_.get();
+  router.add(HttpMethod::get, "/v1/members", [p](const HttpRequest&) {
+    json out = json::array();
+    for (const auto& m : p->host->core().members()) out.push_back(member_json(m));
+    return HttpResponse::json(200, out);
+  });
+
+  router.add_async(
+      HttpMethod::post, "/v1/agent/join", [p](const HttpRequest& req, const HttpRespond& respond) {
+        auto parsed = parse_join_body(req.body, static_cast<uint16_t>(p->config.gossip_port));
+        if (auto* bad = std::get_if<HttpResponse>(&parsed)) {
+          respond(std::move(*bad));
+          return;
+        }
+        if (p->host->leaving()) {
+          respond(HttpResponse::error(409, "the agent is leaving the cluster"));
+          return;
+        }
+        p->host->join(std::get<0>(parsed), [respond](JoinOutcome out) {
+          if (out.http_status == 200) {
+            respond(HttpResponse::json(200, {{"joined", out.joined}}));
+          } else {
+            respond(HttpResponse::error(out.http_status, out.error,
+                                        out.http_status == 400 ? "addrs" : ""));
+          }
+        });
+      });
+
+  router.add_async(HttpMethod::post, "/v1/agent/leave",
+                   [p, shutdown](const HttpRequest&, const HttpRespond& respond) {
+                     p->host->leave([respond, shutdown] {
+                       respond(HttpResponse::json(200, {{"left", true}}));
+                       shutdown();
+                     });
+                   });
+
+  router.add_async(HttpMethod::get, "/v1/keyring",
+                   [p](const HttpRequest& req, const HttpRespond& respond) {
+                     const bool local = req.query_value("local").has_value();
+                     p->keyring->list(local, [respond](unsigned status, json body) {
+                       respond(HttpResponse::json(status, body));
+                     });
+                   });
+
+  router.add_async(
+      HttpMethod::post, "/v1/keyring", [p](const HttpRequest& req, const HttpRespond& respond) {
+        auto j = json::parse(req.body, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+          respond(HttpResponse::error(400, "the body must be a JSON object {\"op\", \"key\"}"));
+          return;
+        }
+        std::optional<KeyringOp> op;
+        if (j.contains("op") && j["op"].is_string())
+          op = parse_keyring_op(j["op"].get<std::string>());
+        if (!op || *op == KeyringOp::kList) {
+          respond(HttpResponse::error(400, "\"op\" must be install, use or remove", "op"));
+          return;
+        }
+        if (!j.contains("key") || !j["key"].is_string()) {
+          respond(HttpResponse::error(400, "\"key\" must be a base64 cluster key", "key"));
+          return;
+        }
+        auto key = crypto::ClusterKey::from_base64(j["key"].get<std::string>());
+        if (!key.is_ok()) {
+          respond(HttpResponse::error(400, key.status().message(), "key"));
+          return;
+        }
+        if (p->channel->insecure()) {
+          respond(HttpResponse::error(409, "the agent runs with --insecure and has no keyring"));
+          return;
+        }
+        const auto& ring = p->channel->keyring();
+        if (*op == KeyringOp::kUse && ring.find(key->id()) == nullptr) {
+          respond(HttpResponse::error(
+              400, "key " + key_id_hex(key->id()) + " is not installed; install it first", "key"));
+          return;
+        }
+        if (*op == KeyringOp::kRemove && ring.primary().id() == key->id()) {
+          respond(HttpResponse::error(400, "cannot remove the primary key; use another key first",
+                                      "key"));
+          return;
+        }
+        p->keyring->apply(KeyringRequest{*op, *key}, [respond](unsigned status, json body) {
+          respond(HttpResponse::json(status, body));
+        });
+      });
+
+  router.add(HttpMethod::get, "/v1/metrics", [p](const HttpRequest&) {
+    MetricsText m;
+    m.family("shoal_build_info", "gauge", "The running Shoal version");
+    m.sample("shoal_build_info", {{"version", std::string(version())}}, 1);
+    write_gossip_metrics(m, *p->host, *p->channel);
+    HttpResponse r;
+    r.content_type = std::string(kMetricsContentType);
+    r.body = m.text();
+    return r;
+  });
+}
+
+}  // namespace shoal::node

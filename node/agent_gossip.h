@@ -1,0 +1,50 @@
+// The gossip side of the agent, built from its config: the cluster keyring
+// (persisted keyring, else --encrypt / --keyring-file, else --insecure), the
+// node's metadata (advertise address, ports, detected and --attr attributes,
+// resources), the sealed channel, the GossipHost with its transports and the
+// keyring service, and their HTTP endpoints:
+//   GET  /v1/members            POST /v1/agent/join   POST /v1/agent/leave
+//   GET  /v1/keyring            POST /v1/keyring      GET  /v1/metrics
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/status.h"
+#include "node/agent_config.h"
+#include "node/http_router.h"
+#include "node/node_identity.h"
+
+namespace shoal::node {
+
+// Refuses early, before the data dir is touched, when the agent has no key:
+// no --encrypt, no --keyring-file, no --insecure and no persisted keyring.
+[[nodiscard]] Status check_has_cluster_key(const AgentConfig& config,
+                                           const std::filesystem::path& data_dir);
+
+class AgentGossip {
+ public:
+  AgentGossip();
+  ~AgentGossip();
+  AgentGossip(const AgentGossip&) = delete;
+  AgentGossip& operator=(const AgentGossip&) = delete;
+
+  // Chooses the keyring, builds the metadata, listens, and starts joining.
+  [[nodiscard]] Status start(boost::asio::io_context& io, const AgentConfig& config,
+                             const NodeIdentity& identity, const std::filesystem::path& data_dir);
+  // shutdown: how the agent stops after POST /v1/agent/leave.
+  void add_routes(Router& router, std::function<void()> shutdown);
+  // Gossip's part of GET /v1/agent/self.
+  void add_self(nlohmann::json& self) const;
+  void stop();
+
+  struct Parts;
+
+ private:
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace shoal::node

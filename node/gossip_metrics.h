@@ -1,0 +1,17 @@
+// Gossip's families for GET /v1/metrics: rejected packets by reason, members
+// by status, Lifeguard health, traffic on the wire, and the core's protocol
+// counters (gossip::Stats).
+#pragma once
+
+#include "node/gossip_channel.h"
+#include "node/gossip_host.h"
+#include "node/metrics_text.h"
+
+namespace shoal::node {
+
+void write_gossip_metrics(MetricsText& out, const GossipHost& host, const GossipChannel& channel);
+
+// The resident set size of this process, from /proc/self/statm (0 if unknown).
+uint64_t resident_memory_bytes();
+
+}  // namespace shoal::node

@@ -1,0 +1,224 @@
+// The agent's gossip settings and HTTP endpoints with real agents on
+// 127.0.4.N (ports 282NN): the cluster key requirement, the persisted and
+// seeded keyring, --insecure, /v1/agent/self's gossip facts, join and
+// keyring input validation, and joining over HTTP and the CLI.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/integration/cluster.h"
+
+namespace shoal::testing {
+namespace {
+
+using nlohmann::json;
+
+class GossipApiTest : public ::testing::Test {
+ protected:
+  TestAgent& add(const std::string& name, const std::string& ip, uint16_t http_port) {
+    agents_.push_back(std::make_unique<TestAgent>(
+        name, ip, http_port, static_cast<uint16_t>(http_port + 1), root_.path()));
+    return *agents_.back();
+  }
+  void start(TestAgent& a, const std::vector<std::string>& args) {
+    a.start(args);
+    std::string why;
+    ASSERT_TRUE(a.wait_healthy(&why)) << why;
+  }
+  std::optional<HttpResult> post(TestAgent& a, const std::string& path, const std::string& body,
+                                 Millis timeout = 10s) {
+    return http_post(a.ip(), a.http_port(), path, body, timeout);
+  }
+
+  TempDir root_;
+  std::vector<std::unique_ptr<TestAgent>> agents_;
+};
+
+TEST_F(GossipApiTest, WithoutAKeyTheAgentRefusesBeforeTouchingTheDataDir) {
+  const auto dir = root_.path() / "data";
+  auto r = run_shoal({"agent", "--bind", "127.0.4.1", "--http-port", "28200", "--gossip-port",
+                      "28201", "--data-dir", dir.string()});
+  EXPECT_EQ(r.status.describe(), "exit code 2") << r.err;
+  auto err = lines(r.err);
+  ASSERT_EQ(err.size(), 1u) << r.err;
+  EXPECT_EQ(err[0],
+            "shoal: no cluster key: give --encrypt KEY (make one with `shoal keygen`) or "
+            "--keyring-file FILE, or --insecure to run without authentication");
+  EXPECT_FALSE(std::filesystem::exists(dir)) << "the refused agent created its data dir";
+}
+
+TEST_F(GossipApiTest, ACorruptPersistedKeyringIsAClearError) {
+  const auto dir = root_.path() / "data";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "keyring") << "{\"primary\": 42}\n";
+  auto r = run_shoal({"agent", "--bind", "127.0.4.2", "--http-port", "28210", "--gossip-port",
+                      "28211", "--data-dir", dir.string(), "--encrypt", new_key()});
+  EXPECT_EQ(r.status.describe(), "exit code 1") << r.err;
+  auto err = lines(r.err);
+  ASSERT_FALSE(err.empty());
+  EXPECT_NE(err.back().find((dir / "keyring").string() + " is not a keyring"), std::string::npos)
+      << err.back();
+}
+
+TEST_F(GossipApiTest, AKeyringFileSeedsThePersistedKeyring) {
+  const std::string k1 = new_key();
+  const std::string k2 = new_key();
+  const auto file = root_.path() / "keys.txt";
+  std::ofstream(file) << k1 << "\n" << k2 << "\n";
+  TestAgent& a = add("k1", "127.0.4.3", 28220);
+  ASSERT_NO_FATAL_FAILURE(start(a, {"--keyring-file", file.string()}));
+  auto keys = a.get_json("/v1/keyring?local");
+  ASSERT_EQ(keys["keys"].size(), 2u) << keys;
+  EXPECT_EQ(keys["keys"][0]["key"], k1);
+  EXPECT_EQ(keys["keys"][0]["primary"], true);
+  EXPECT_EQ(keys["keys"][1]["key"], k2);
+  EXPECT_EQ(keys["keys"][1]["primary"], false);
+  EXPECT_EQ(keys["keys"][0]["id"].get<std::string>().size(), 8u);
+
+  struct stat st {};
+  ASSERT_EQ(::stat((a.data_dir() / "keyring").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto ring = json::parse(read_file(a.data_dir() / "keyring"));
+  EXPECT_EQ(ring["primary"], k1);
+  EXPECT_EQ(ring["keys"], json::array({k1, k2}));
+
+  // Cluster-wide list on a one-node cluster: counts of one.
+  auto listed = a.get_json("/v1/keyring", 10s);
+  EXPECT_EQ(listed["nodes"], 1) << listed;
+  EXPECT_EQ(listed["keys"][0]["nodes"], 1) << listed;
+  EXPECT_EQ(listed["keys"][0]["primary_nodes"], 1) << listed;
+}
+
+TEST_F(GossipApiTest, InsecureAgentSaysSoAndSelfShowsItsGossipFacts) {
+  TestAgent& a = add("ins", "127.0.4.4", 28230);
+  ASSERT_NO_FATAL_FAILURE(
+      start(a, {"--insecure", "--attr", "zone=eu-1", "--attr", "os=plan9", "--resources",
+                "cpu=1500,memory=512", "--cluster-label", "blue"}));
+  EXPECT_NE(a.err().find("INSECURE"), std::string::npos) << a.err();
+  auto self = a.get_json("/v1/agent/self");
+  EXPECT_EQ(self["addresses"]["gossip"], "127.0.4.4:28231") << self;
+  EXPECT_EQ(self["addresses"]["advertise"], "127.0.4.4") << self;
+  EXPECT_EQ(self["attrs"]["zone"], "eu-1") << self;
+  EXPECT_EQ(self["attrs"]["os"], "plan9") << "--attr wins over detection: " << self;
+  for (const char* k : {"arch", "kernel.version", "cpu.cores", "memory.mb", "hostname"}) {
+    EXPECT_TRUE(self["attrs"].contains(k)) << k << " missing: " << self;
+  }
+  EXPECT_EQ(self["resources"], json({{"cpu_mhz", 1500}, {"memory_mb", 512}})) << self;
+  EXPECT_EQ(self["gossip"]["encrypted"], false) << self;
+  EXPECT_EQ(self["gossip"]["cluster_label"], "blue") << self;
+  EXPECT_EQ(self["gossip"]["profile"], "lan") << self;
+
+  auto members = a.members();
+  ASSERT_EQ(members.size(), 1u) << members;
+  EXPECT_EQ(members[0]["name"], "ins");
+  EXPECT_EQ(members[0]["addr"], "127.0.4.4");
+  EXPECT_EQ(members[0]["status"], "alive");
+  EXPECT_EQ(members[0]["attrs"]["zone"], "eu-1");
+
+  EXPECT_EQ(a.get_json("/v1/keyring"), json({{"insecure", true}, {"keys", json::array()}}));
+  auto change = post(a, "/v1/keyring", json({{"op", "install"}, {"key", new_key()}}).dump());
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->status, 409u) << change->body;
+  EXPECT_FALSE(std::filesystem::exists(a.data_dir() / "keyring"));
+
+  auto metrics = http_get(a.ip(), a.http_port(), "/v1/metrics");
+  ASSERT_TRUE(metrics.has_value());
+  EXPECT_EQ(metrics->status, 200u);
+  EXPECT_EQ(metrics->header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  for (const char* series :
+       {"shoal_gossip_packets_rejected_total{reason=\"auth\"} 0",
+        "shoal_gossip_packets_rejected_total{reason=\"replay\"} 0",
+        "shoal_gossip_packets_rejected_total{reason=\"decode\"} 0",
+        "shoal_gossip_members{status=\"alive\"} 1", "# TYPE shoal_gossip_probes_total counter",
+        "shoal_gossip_health_score 0"}) {
+    EXPECT_NE(metrics->body.find(series), std::string::npos) << series << "\n" << metrics->body;
+  }
+}
+
+TEST_F(GossipApiTest, BadJoinAndKeyringRequestsAre400WithTheField) {
+  const std::string key = new_key();
+  TestAgent& a = add("v1", "127.0.4.5", 28240);
+  ASSERT_NO_FATAL_FAILURE(start(a, {"--encrypt", key, "--gossip-profile", "local"}));
+  struct Case {
+    std::string path;
+    std::string body;
+    unsigned status;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {"/v1/agent/join", "not json", 400, ""},
+      {"/v1/agent/join", R"({"addrs": []})", 400, "addrs"},
+      {"/v1/agent/join", R"({"addrs": [7]})", 400, "addrs"},
+      {"/v1/agent/join", R"({"addrs": ["1.2.3.4:99999"]})", 400, "addrs"},
+      {"/v1/agent/join", R"({"addrs": ["127.0.4.5:28241"]})", 400, "addrs"},  // itself
+      {"/v1/keyring", "[]", 400, ""},
+      {"/v1/keyring", R"({"op": "frob", "key": ")" + key + "\"}", 400, "op"},
+      {"/v1/keyring", R"({"op": "list"})", 400, "op"},
+      {"/v1/keyring", R"({"op": "install", "key": "abc"})", 400, "key"},
+      {"/v1/keyring", R"({"op": "install"})", 400, "key"},
+      {"/v1/keyring", R"({"op": "use", "key": ")" + new_key() + "\"}", 400, "key"},
+      {"/v1/keyring", R"({"op": "remove", "key": ")" + key + "\"}", 400, "key"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.path + " " + c.body);
+    auto r = post(a, c.path, c.body);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, c.status) << r->body;
+    auto j = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r->body;
+    EXPECT_TRUE(j.contains("error")) << r->body;
+    if (!c.field.empty()) {
+      EXPECT_EQ(j.value("field", ""), c.field) << r->body;
+    }
+  }
+  // Nobody listens there: 503 once the attempt failed.
+  auto r = post(a, "/v1/agent/join", R"({"addrs": ["127.0.4.99:28249"]})", 25s);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 503u) << r->body;
+  EXPECT_NE(r->body.find("no seed answered"), std::string::npos) << r->body;
+}
+
+TEST_F(GossipApiTest, JoinOverTheCliBringsTwoAgentsTogether) {
+  const std::string key = new_key();
+  TestAgent& a = add("j1", "127.0.4.6", 28250);
+  TestAgent& b = add("j2", "127.0.4.7", 28250);
+  ASSERT_NO_FATAL_FAILURE(start(a, {"--encrypt", key, "--gossip-profile", "local"}));
+  ASSERT_NO_FATAL_FAILURE(start(b, {"--encrypt", key, "--gossip-profile", "local"}));
+  EXPECT_EQ(b.members().size(), 1u);
+
+  // The port defaults to the local agent's --gossip-port.
+  auto joined = run_shoal({"join", a.ip()}, {b.shoal_addr()}, 30s);
+  EXPECT_EQ(joined.status.describe(), "exit code 0") << joined.err;
+  EXPECT_EQ(joined.out, "joined the cluster: 1 of 1 address(es) answered\n");
+  ASSERT_TRUE(eventually(
+      [&] { return a.count_status("alive") == 2 && b.count_status("alive") == 2; }, 10s, 50ms));
+
+  auto table = run_shoal({"members"}, {b.shoal_addr()});
+  EXPECT_EQ(table.status.describe(), "exit code 0") << table.err;
+  auto rows = lines(table.out);
+  ASSERT_EQ(rows.size(), 3u) << table.out;
+  EXPECT_TRUE(rows[0].starts_with("NAME")) << rows[0];
+  EXPECT_NE(rows[0].find("INCARNATION"), std::string::npos) << rows[0];
+  EXPECT_TRUE(rows[1].starts_with("j1 ")) << table.out;
+  EXPECT_NE(rows[1].find("127.0.4.6:28251"), std::string::npos) << table.out;
+  EXPECT_NE(rows[1].find("alive"), std::string::npos) << table.out;
+  EXPECT_TRUE(rows[2].starts_with("j2 ")) << table.out;
+
+  auto js = run_shoal({"members", "--json"}, {b.shoal_addr()});
+  EXPECT_EQ(js.status.describe(), "exit code 0") << js.err;
+  auto members = json::parse(js.out, nullptr, false);
+  ASSERT_TRUE(members.is_array()) << js.out;
+  EXPECT_EQ(members.size(), 2u);
+  for (const auto& m : members) {
+    for (const char* k : {"name", "id", "addr", "status", "incarnation", "attrs"}) {
+      EXPECT_TRUE(m.contains(k)) << k << " missing: " << m;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace shoal::testing
