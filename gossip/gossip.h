@@ -65,7 +65,10 @@ struct Packet {
 // A request the host must carry over a TCP stream: connect to `to`, write
 // `payload` as one frame, read one reply frame, then call on_stream_reply()
 // with the reply or the error (timeouts included). Push-pull syncs, joins and
-// fallback probes use streams.
+// TCP probes (the fallback of a failed UDP probe, and the last call before a
+// suspect is declared dead) use streams. Payloads and replies are opaque to
+// the host; every request gets one call of on_stream_reply (an error when it
+// could not connect, send, or read a reply within `timeout`).
 struct StreamRequest {
   enum class Kind : uint8_t { kPushPull, kJoin, kProbe };
   uint64_t id = 0;
@@ -111,7 +114,7 @@ struct Ready {
   std::vector<Packet> packets;
   std::vector<StreamRequest> streams;
   std::vector<Event> events;
-  bool persist_members = false;  // the host saves members() (see persisted_state)
+  bool persist_members = false;  // the host saves encode_members(members())
   bool empty() const {
     return packets.empty() && streams.empty() && events.empty() && !persist_members;
   }

@@ -31,6 +31,23 @@
 
 namespace shoal::sim::gossip_sim {
 
+// Sanitizer builds run simulations 5-10x slower; tests scale their biggest
+// clusters and longest runs down there (memory errors do not need 1,000
+// nodes to show).
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SHOAL_GOSSIP_SIM_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define SHOAL_GOSSIP_SIM_SANITIZED 1
+#endif
+#ifdef SHOAL_GOSSIP_SIM_SANITIZED
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 // What travels on the simulated network.
 struct Wire {
   enum Kind : uint8_t { kPacket, kStreamRequest, kStreamReply };

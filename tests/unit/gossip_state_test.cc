@@ -32,9 +32,9 @@ class GossipState : public ::testing::Test {
 
   // Moves the clock to `t` in steps of 50 ms, ticking the core and playing
   // every other member: pings and fallback probes to members that are not
-  // `silent` are acked at once (with an alive record at the incarnation in
-  // `refuted_`, if one is set for that member). Returns everything the core
-  // sent.
+  // `silent` are acked at once; a TCP probe of a member in `refuted_` is
+  // answered with its alive record at that incarnation too (as a real
+  // core's stream reply is). Returns everything the core sent.
   std::vector<Sent> advance(TimePoint t) {
     std::vector<Sent> all;
     while (now_ < t) {
@@ -46,7 +46,7 @@ class GossipState : public ::testing::Test {
           auto ping = codec::decode_stream_request(s.payload);
           const auto* p = ping ? std::get_if<codec::Ping>(&*ping) : nullptr;
           if (p != nullptr && !silent_.count(p->target.lo())) {
-            g_.on_stream_reply(now_, s.id, answer(*p));
+            g_.on_stream_reply(now_, s.id, answer(*p, /*stream=*/true));
           } else {
             g_.on_stream_reply(now_, s.id, Status::unavailable("no answer"));
           }
@@ -54,7 +54,7 @@ class GossipState : public ::testing::Test {
         for (Sent& sent : decode_sent(r)) {
           for (const auto& m : sent.messages) {
             if (const auto* p = std::get_if<codec::Ping>(&m); p && !silent_.count(p->target.lo())) {
-              g_.on_packet(now_, addr(p->target.lo()), answer(*p)).ignore();
+              g_.on_packet(now_, addr(p->target.lo()), answer(*p, /*stream=*/false)).ignore();
             }
           }
           all.push_back(std::move(sent));
@@ -72,9 +72,9 @@ class GossipState : public ::testing::Test {
     return all;
   }
 
-  std::vector<uint8_t> answer(const codec::Ping& p) {
+  std::vector<uint8_t> answer(const codec::Ping& p, bool stream) {
     const uint64_t i = p.target.lo();
-    if (auto it = refuted_.find(i); it != refuted_.end()) {
+    if (auto it = refuted_.find(i); stream && it != refuted_.end()) {
       return packet({codec::encode(codec::Ack{p.seq, p.target}), alive(i, it->second)});
     }
     return packet({codec::encode(codec::Ack{p.seq, p.target})});
@@ -276,8 +276,9 @@ TEST_F(GossipState, TheLastCallCatchesAMissedRefutation) {
   feed({alive(1, 0)});
   const TimePoint start = now_;
   feed({codec::encode(codec::Suspect{0, nid(1), nid(2)})});
-  // Node 1 refuted long ago (incarnation 3) but we never heard it; it
-  // answers our last call with its alive record.
+  // Node 1 refuted long ago (incarnation 3) but we never heard it. Its UDP
+  // acks (our regular probes succeed) carry nothing more; the TCP probe of
+  // the last call brings its alive record.
   refuted_[1] = 3;
   advance(start + seconds(8));
   EXPECT_EQ(status(1), MemberStatus::kAlive);
