@@ -33,6 +33,13 @@ enum class MsgType : uint16_t {
   kGossipQuery = 11,         // cluster-wide query, disseminated like an update
   kGossipQueryResponse = 12, // one member's answer, sent to the query's origin
   kGossipMemberList = 13,    // the persisted member list (disk, not wire)
+
+  // ---- raft (raft/codec.h documents each body) ----
+  kRaftMessage = 1000,       // one raft::Message (every MessageKind)
+  kRaftEntry = 1001,         // one log entry (disk: the RocksDB log store)
+  kRaftHardState = 1002,     // term, vote, commit (disk)
+  kRaftConfState = 1003,     // a configuration (a kConfChange entry's data)
+  kRaftSnapshotMeta = 1004,  // index, term, configuration of a snapshot (disk)
   kTestEcho = 0xFF00,
   kTestPing = 0xFF01,
 };

@@ -22,6 +22,11 @@ const char* msg_type_name(MsgType type) {
     case MsgType::kGossipQuery: return "gossip_query";
     case MsgType::kGossipQueryResponse: return "gossip_query_response";
     case MsgType::kGossipMemberList: return "gossip_member_list";
+    case MsgType::kRaftMessage: return "raft_message";
+    case MsgType::kRaftEntry: return "raft_entry";
+    case MsgType::kRaftHardState: return "raft_hard_state";
+    case MsgType::kRaftConfState: return "raft_conf_state";
+    case MsgType::kRaftSnapshotMeta: return "raft_snapshot_meta";
   }
   return "unknown";
 }

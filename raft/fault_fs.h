@@ -1,0 +1,120 @@
+// FaultFs: a fault-injecting rocksdb::FileSystem for crash tests of the Raft
+// log store (in the spirit of RocksDB's own FaultInjectionTestFS, much
+// smaller).
+//
+// Model. Data a file received since its last Sync/Fsync is volatile, and so
+// is a directory entry (a file created, or renamed into place) since the last
+// fsync of its directory. power_cut() makes the disk what it would be after
+// losing power: every tracked file is truncated to its last synced size, and
+// every file whose directory entry is still volatile is deleted. Files that
+// existed before the FaultFs saw them are taken as durable.
+//
+// A crash test:
+//   auto fs = std::make_shared<FaultFs>();
+//   opts.env = FaultFs::make_env(fs);
+//   auto store = RocksLogStore::open(dir, opts);  ... writes ...
+//   fs->freeze();        // the power goes: nothing becomes durable any more
+//   store.reset();       // the "process" ends (closing syncs nothing now)
+//   fs->power_cut();     // drop what was not durable; the disk works again
+//   store = RocksLogStore::open(dir, opts);  ... check ...
+// The database must be closed before power_cut(). freeze() is what makes a
+// crash a crash: without it, closing the database may sync files (a clean
+// shutdown).
+//
+// Errors: set_fail_syncs(true) makes every file and directory sync fail with
+// an IOError (nothing becomes durable), to test the fail-stop path.
+//
+// Thread-safe (RocksDB calls it from its background threads).
+#pragma once
+
+#include <rocksdb/file_system.h>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
+namespace shoal::raft {
+
+class FaultFs : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FaultFs(std::shared_ptr<rocksdb::FileSystem> base = rocksdb::FileSystem::Default());
+
+  // An Env whose file system is `fs` (rocksdb::NewCompositeEnv), for
+  // RocksLogStoreOptions::env.
+  static std::shared_ptr<rocksdb::Env> make_env(const std::shared_ptr<FaultFs>& fs);
+
+  static const char* kClassName() { return "ShoalFaultFs"; }
+  const char* Name() const override { return kClassName(); }
+
+  // From now on syncs succeed but make nothing durable, and deletions are
+  // ignored (they never reach the disk): the power is off and the process
+  // does not know yet. power_cut() ends it.
+  void freeze();
+  // Drops everything not durable (see above) and clears the tracking; the
+  // file system works normally again. Every file must be closed.
+  void power_cut();
+  // When set, Sync/Fsync of files and directories return IOError.
+  void set_fail_syncs(bool fail) { fail_syncs_ = fail; }
+
+  // Successful file syncs so far (WAL group commit: one per synced batch).
+  uint64_t file_syncs() const { return file_syncs_; }
+  // Bytes the last power_cut() dropped (truncated or deleted).
+  uint64_t dropped_bytes() const;
+
+  // --- rocksdb::FileSystem ---
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& opts,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& opts,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                       rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus ReuseWritableFile(const std::string& f, const std::string& old,
+                                      const rocksdb::FileOptions& opts,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                      rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus NewDirectory(const std::string& name, const rocksdb::IOOptions& io_opts,
+                                 std::unique_ptr<rocksdb::FSDirectory>* r,
+                                 rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus DeleteFile(const std::string& f, const rocksdb::IOOptions& opts,
+                               rocksdb::IODebugContext* dbg) override;
+  rocksdb::IOStatus RenameFile(const std::string& s, const std::string& t,
+                               const rocksdb::IOOptions& opts,
+                               rocksdb::IODebugContext* dbg) override;
+
+ private:
+  friend class FaultWritableFile;
+  friend class FaultDirectory;
+
+  struct FileState {
+    uint64_t size = 0;    // bytes written
+    uint64_t synced = 0;  // bytes durable
+  };
+
+  // Hooks of the wrapped files and directories.
+  void track_new(const std::string& f);
+  void on_write(const std::string& f, uint64_t end);  // data now reaches `end`
+  void on_truncate(const std::string& f, uint64_t size);
+  uint64_t size_of(const std::string& f);
+  void on_file_sync(const std::string& f, uint64_t size);
+  void on_dir_sync(const std::string& dir);
+  bool syncs_fail() const { return fail_syncs_; }
+
+  mutable std::mutex mu_;
+  std::map<std::string, FileState> files_;
+  // Directory -> files whose entry in it is not durable yet.
+  std::map<std::string, std::set<std::string>> volatile_entries_;
+  uint64_t dropped_bytes_ = 0;
+  std::atomic<bool> frozen_{false};
+  std::atomic<bool> fail_syncs_{false};
+  std::atomic<uint64_t> file_syncs_{0};
+};
+
+}  // namespace shoal::raft

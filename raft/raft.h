@@ -1,0 +1,271 @@
+// Raft as a pure state machine, in the style of etcd-raft: no sockets,
+// threads, clocks or global RNG. Time comes in as tick(), randomness from the
+// injected Rng, messages through step(); what must be persisted, sent and
+// applied comes out as a Ready.
+//
+// The host loop (node/ in an agent, tests/sim in the simulator):
+//
+//   raft.tick() every Config::tick (100 ms by default);
+//   raft.step(msg) for every message from a peer;
+//   raft.propose(data) / read_index(ctx) / propose_conf_change / transfer_leader;
+//   while (raft.has_ready()) {
+//     Ready rd = raft.take_ready();
+//     1. persist: if rd.snapshot, writer.save_snapshot(*rd.snapshot) first
+//        (entries in the same Ready follow it); then
+//        writer.save(rd.hard_state, rd.entries, rd.must_sync)      (fail-stop
+//        on any error: log_store.h)
+//     2. send rd.messages — only now, after step 1 is durable (persist before
+//        send: a vote or an append acknowledgement must never be sent for
+//        state a crash could still lose);
+//     3. apply rd.snapshot then rd.committed to the state machine; answer
+//        rd.read_states once the state machine has applied their index;
+//     4. raft.advance(rd);
+//   }
+//
+// Between take_ready() and advance() the host calls nothing else on the core.
+// Ordering is enforced: take_ready() while a Ready is outstanding aborts.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/status.h"
+#include "raft/log_store.h"
+#include "raft/message.h"
+#include "raft/progress.h"
+#include "raft/raft_log.h"
+#include "raft/types.h"
+
+namespace shoal::raft {
+
+struct Config {
+  NodeId id;
+  // Elections: a follower that hears nothing from a leader for a random
+  // number of ticks in [election_ticks, 2 * election_ticks) campaigns.
+  // Defaults with a 100 ms tick: heartbeat 100 ms, election in [1 s, 2 s).
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  // Pre-vote (thesis §9.6): a node that cannot win does not bump terms.
+  bool pre_vote = true;
+  // Check-quorum: a leader that has not heard from a quorum within an
+  // election timeout steps down; followers that heard from a leader within
+  // it ignore vote requests (leader stickiness). Together with pre-vote, a
+  // node returning from a partition cannot disrupt the cluster.
+  bool check_quorum = true;
+  // Lease reads: the leader answers read_index() at once, trusting that no
+  // other leader can exist within the election timeout. Needs check_quorum
+  // and bounded clock drift; off by default (ReadIndex pays a heartbeat
+  // round instead).
+  bool lease_reads = false;
+  // Flow control: bytes of entries per AppendEntries, and unacknowledged
+  // AppendEntries per follower in the replicate state (pipelining).
+  size_t max_msg_bytes = 1u << 20;
+  size_t max_inflight = 256;
+  // Bytes of committed entries handed out in one Ready.
+  size_t max_committed_bytes = 64u << 20;
+  size_t snapshot_chunk_bytes = 1u << 20;
+  // Index the host's state machine has applied (for a restart).
+  Index applied;
+};
+
+enum class Role : uint8_t { kFollower, kPreCandidate, kCandidate, kLeader };
+const char* role_name(Role r);
+
+// A linearizable read is safe once the state machine has applied `index`.
+struct ReadState {
+  uint64_t context = 0;
+  Index index;
+};
+
+struct Ready {
+  std::optional<HardState> hard_state;  // set when it changed
+  std::vector<Entry> entries;           // to append (may overwrite a suffix)
+  std::optional<Snapshot> snapshot;     // from the leader: save, then restore
+  bool must_sync = false;               // entries, term or vote changed
+  std::vector<Message> messages;        // to send after persisting
+  std::vector<Entry> committed;         // to apply, in order
+  std::vector<ReadState> read_states;   // reads confirmed by a quorum
+  std::vector<uint64_t> failed_reads;   // reads that will never complete (leader lost)
+  bool role_changed = false;            // role() or leader() changed
+
+  bool empty() const {
+    return !hard_state && entries.empty() && !snapshot && messages.empty() && committed.empty() &&
+           read_states.empty() && failed_reads.empty() && !role_changed;
+  }
+};
+
+class Raft {
+ public:
+  // Restores term, vote, commit, log and configuration from `store`, which
+  // must outlive the core and stay unchanged except through the Ready
+  // protocol. A fresh store must first be bootstrapped (bootstrap()).
+  Raft(const Config& config, const LogStore& store, Rng& rng);
+  ~Raft();
+  Raft(const Raft&) = delete;
+  Raft& operator=(const Raft&) = delete;
+
+  // Writes the first configuration into an empty store: entry 1 (term 1), a
+  // configuration entry naming the voters, committed. Every initial voter
+  // bootstraps the same entry; nodes added later start from an empty store
+  // and receive the log from the leader.
+  [[nodiscard]] static Status bootstrap(LogWriter& writer, const LogStore& store,
+                                        const ConfState& initial);
+
+  void tick();
+  // A message from a peer. Malformed messages (entries that do not follow
+  // `index`, a zero sender) are rejected and change nothing.
+  [[nodiscard]] Status step(const Message& m);
+
+  // Leader only: appends a command and returns its index. The command is
+  // committed if and when an entry with this index and the returned term is
+  // applied; an entry with another term at that index means it was lost.
+  // Unavailable on a follower or during a leader transfer.
+  [[nodiscard]] Result<std::pair<Index, Term>> propose(std::vector<uint8_t> data);
+  // Leader only, one server at a time: refused while an earlier change is
+  // uncommitted, or before the leader committed an entry of its own term.
+  [[nodiscard]] Result<std::pair<Index, Term>> propose_conf_change(const ConfChange& cc);
+  // Starts a linearizable read; its ReadState (or failed_reads entry)
+  // arrives in a later Ready. On a follower the request goes to the leader.
+  // `context` identifies it and must be unique among this node's reads.
+  [[nodiscard]] Status read_index(uint64_t context);
+  // Leader only: hands leadership to `to` (a voter): brings it up to date,
+  // then sends TimeoutNow. Proposals are refused while it runs (at most an
+  // election timeout).
+  [[nodiscard]] Status transfer_leader(const NodeId& to);
+  // Campaigns now (tests, operator action); ignored for non-voters.
+  void campaign();
+
+  bool has_ready() const;
+  Ready take_ready();
+  void advance(const Ready& rd);
+
+  // ---- Introspection (the simulator's invariants, /v1/status) ----
+  const NodeId& id() const { return config_.id; }
+  Role role() const;
+  Term term() const { return term_; }
+  const NodeId& vote() const { return vote_; }
+  const NodeId& leader() const { return leader_; }
+  Index commit() const { return log_.committed(); }
+  Index applied() const { return log_.applied(); }
+  Index last_index() const { return log_.last_index(); }
+  Term term_at(Index i) const { return log_.term_or_zero(i); }
+  Index first_index() const { return log_.first_index(); }
+  const ConfState& conf() const { return conf_; }
+  // Leader only: the progress of each member (empty otherwise).
+  std::map<NodeId, Progress> progress() const;
+  bool transferring() const;
+
+ private:
+  struct Follower {};
+  struct PreCandidate {
+    std::map<NodeId, bool> votes;
+  };
+  struct Candidate {
+    std::map<NodeId, bool> votes;
+  };
+  struct ReadRequest {
+    uint64_t context = 0;  // the requester's id for the read
+    NodeId from;           // zero: a local read
+    uint64_t seq = 0;      // the leader's own id, carried by heartbeats
+    Index index;
+    std::vector<NodeId> acks;
+  };
+  struct Leader {
+    std::map<NodeId, Progress> progress;
+    std::deque<ReadRequest> reads;
+    std::vector<ReadRequest> reads_before_commit;  // wait for an entry of our term
+    std::optional<NodeId> transfer_to;
+    int transfer_elapsed = 0;
+    Index pending_conf_index;  // the last configuration entry appended
+    uint64_t read_seq = 0;
+  };
+  using RoleState = std::variant<Follower, PreCandidate, Candidate, Leader>;
+
+  // election.cc
+  void become_follower(Term term, const NodeId& leader);
+  void become_pre_candidate();
+  void become_candidate();
+  void become_leader();
+  void start_election(bool pre, bool transfer);
+  void handle_vote_request(const Message& m);
+  void handle_vote_response(const Message& m);
+  void reset_timers();
+  bool promotable() const;
+  bool in_lease() const;
+
+  // replication.cc
+  void handle_append(const Message& m);
+  void handle_heartbeat(const Message& m);
+  void handle_snapshot(const Message& m);
+  void handle_append_response(const Message& m);
+  void handle_heartbeat_response(const Message& m);
+  void handle_snapshot_response(const Message& m);
+  bool send_append(const NodeId& to, Progress& pr, bool send_if_empty);
+  void send_snapshot_chunk(const NodeId& to, Progress& pr);
+  void broadcast_append();
+  void broadcast_heartbeat(uint64_t context);
+  bool maybe_commit();
+  void append_local(std::vector<Entry> ents);
+  void on_committed_advanced();
+
+  // reads.cc
+  void handle_read_index(const Message& m);
+  void handle_read_index_response(const Message& m);
+  void start_read(ReadRequest req);
+  void ack_read(const NodeId& from, uint64_t seq);
+  void finish_read(const ReadRequest& req);
+  void fail_reads();
+
+  // membership.cc
+  void rebuild_conf();
+  void on_conf_appended(const Entry& e);
+  void on_log_truncated(Index from);
+  void sync_progress();
+  void maybe_step_down_after_removal();
+
+  void send(Message m);
+  Leader* leader_state() { return std::get_if<Leader>(&role_); }
+  const Leader* leader_state() const { return std::get_if<Leader>(&role_); }
+  HardState hard_state() const { return {term_, vote_, log_.committed()}; }
+
+  Config config_;
+  const LogStore& store_;
+  Rng& rng_;
+  RaftLog log_;
+  RoleState role_ = Follower{};
+  Term term_;
+  NodeId vote_;
+  NodeId leader_;
+
+  // The configuration: the snapshot's, then every configuration entry in
+  // the log in order (they take effect when appended, thesis §4.1).
+  ConfState base_conf_;
+  std::vector<std::pair<Index, ConfState>> conf_entries_;
+  ConfState conf_;
+
+  // A snapshot being received from the leader, chunk by chunk.
+  std::optional<Snapshot> incoming_snapshot_;
+
+  int election_elapsed_ = 0;
+  int heartbeat_elapsed_ = 0;
+  int randomized_election_ticks_ = 0;
+
+  // Outputs accumulated for the next Ready.
+  std::vector<Message> msgs_;
+  std::vector<ReadState> read_states_;
+  std::vector<uint64_t> failed_reads_;
+  HardState prev_hs_;
+  Role prev_role_ = Role::kFollower;
+  NodeId prev_leader_;
+  bool ready_outstanding_ = false;
+  Index ready_applied_to_;
+  bool ready_has_snapshot_ = false;
+};
+
+}  // namespace shoal::raft
