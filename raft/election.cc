@@ -22,8 +22,19 @@ void Raft::reset_timers() {
 
 void Raft::tick() {
   SHOAL_CHECK_MSG(!ready_outstanding_, "raft: tick() between take_ready() and advance()");
+  ++ticks_;
   Leader* l = leader_state();
   if (l == nullptr) {
+    // A forwarded read whose request or answer was lost fails after an
+    // election timeout, so the host never waits forever.
+    for (auto it = forwarded_reads_.begin(); it != forwarded_reads_.end();) {
+      if (ticks_ - it->second >= config_.election_ticks) {
+        failed_reads_.push_back(it->first);
+        it = forwarded_reads_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     ++election_elapsed_;
     if (promotable() && election_elapsed_ >= randomized_election_ticks_) {
       election_elapsed_ = 0;
@@ -33,6 +44,9 @@ void Raft::tick() {
   }
   ++heartbeat_elapsed_;
   ++election_elapsed_;
+  if (l->transfer_to && ++l->transfer_elapsed >= config_.election_ticks) {
+    l->transfer_to.reset();  // a transfer that did not finish in time is abandoned
+  }
   for (auto& [id, pr] : l->progress) {
     if (id == config_.id) continue;
     if (pr.match < log_.last_index()) ++pr.stall_ticks;
@@ -55,11 +69,10 @@ void Raft::tick() {
       }
       for (auto& [id, pr] : l->progress) pr.recent_active = id == config_.id;
     }
-    l->transfer_to.reset();  // a transfer that did not finish in time is abandoned
   }
   if (heartbeat_elapsed_ >= config_.heartbeat_ticks) {
     heartbeat_elapsed_ = 0;
-    broadcast_heartbeat(l->reads.empty() ? 0 : l->reads.back().seq);
+    broadcast_heartbeat();
   }
 }
 
@@ -74,7 +87,10 @@ void Raft::become_follower(Term term, const NodeId& leader) {
   if (term != term_) {
     term_ = term;
     vote_ = NodeId();
+    incoming_snapshot_.reset();
   }
+  // Reads forwarded to another (or an unknown) leader will not come back.
+  if (leader != leader_) fail_forwarded_reads();
   leader_ = leader;
   role_ = Follower{};
   reset_timers();
@@ -83,6 +99,7 @@ void Raft::become_follower(Term term, const NodeId& leader) {
 void Raft::become_pre_candidate() {
   SHOAL_CHECK(role() != Role::kLeader);
   role_ = PreCandidate{};
+  fail_forwarded_reads();
   leader_ = NodeId();
 }
 
@@ -90,6 +107,8 @@ void Raft::become_candidate() {
   SHOAL_CHECK(role() != Role::kLeader);
   term_ = term_.next();
   vote_ = config_.id;
+  fail_forwarded_reads();
+  incoming_snapshot_.reset();
   leader_ = NodeId();
   role_ = Candidate{};
   reset_timers();

@@ -92,13 +92,10 @@ Status Raft::transfer_leader(const NodeId& to) {
   if (!conf_.is_voter(to)) return Status::invalid_argument("raft: transfer target is not a voter");
   if (l->transfer_to == to) return Status::ok();
   l->transfer_to = to;
-  election_elapsed_ = 0;  // the transfer must finish within an election timeout
+  l->transfer_elapsed = 0;  // it must finish within an election timeout
   Progress& pr = l->progress[to];
   if (pr.match == log_.last_index()) {
-    Message t;
-    t.kind = MessageKind::kTimeoutNow;
-    t.to = to;
-    send(std::move(t));
+    maybe_send_timeout_now(to, pr);
   } else {
     send_append(to, pr, /*send_if_empty=*/true);
   }

@@ -214,7 +214,9 @@ Result<std::pair<Index, Term>> Raft::propose(std::vector<uint8_t> data) {
   std::vector<Entry> ents;
   ents.push_back(std::move(e));
   append_local(std::move(ents));
-  broadcast_append();
+  // One broadcast per Ready, not per proposal: every proposal queued before
+  // take_ready() shares the same AppendEntries to each follower.
+  broadcast_pending_ = true;
   return std::make_pair(index, term_);
 }
 
@@ -226,6 +228,10 @@ bool Raft::has_ready() const {
 
 Ready Raft::take_ready() {
   SHOAL_CHECK_MSG(!ready_outstanding_, "raft: take_ready() twice without advance()");
+  if (broadcast_pending_) {
+    broadcast_pending_ = false;
+    broadcast_append();
+  }
   Ready rd;
   rd.entries = log_.unstable();
   rd.snapshot = log_.pending_snapshot();
@@ -234,7 +240,17 @@ Ready Raft::take_ready() {
   rd.must_sync = !rd.entries.empty() || rd.snapshot.has_value() || hs.term != prev_hs_.term ||
                  hs.vote != prev_hs_.vote;
   rd.committed = log_.next_committed(config_.max_committed_bytes);
-  rd.messages = std::move(msgs_);
+  if (role() == Role::kLeader) {
+    for (Message& m : msgs_) {
+      const bool early = m.term == term_ && (m.kind == MessageKind::kAppend ||
+                                             m.kind == MessageKind::kHeartbeat ||
+                                             m.kind == MessageKind::kSnapshot ||
+                                             m.kind == MessageKind::kTimeoutNow);
+      (early ? rd.early_messages : rd.messages).push_back(std::move(m));
+    }
+  } else {
+    rd.messages = std::move(msgs_);
+  }
   msgs_.clear();
   rd.read_states = std::move(read_states_);
   read_states_.clear();

@@ -10,6 +10,7 @@
 //   raft.propose(data) / read_index(ctx) / propose_conf_change / transfer_leader;
 //   while (raft.has_ready()) {
 //     Ready rd = raft.take_ready();
+//     0. send rd.early_messages (a leader's appends: see Ready);
 //     1. persist: if rd.snapshot, writer.save_snapshot(*rd.snapshot) first
 //        (entries in the same Ready follow it); then
 //        writer.save(rd.hard_state, rd.entries, rd.must_sync)      (fail-stop
@@ -89,13 +90,21 @@ struct Ready {
   std::optional<Snapshot> snapshot;     // from the leader: save, then restore
   bool must_sync = false;               // entries, term or vote changed
   std::vector<Message> messages;        // to send after persisting
+  // A leader's appends, heartbeats, snapshot chunks and TimeoutNow: these may
+  // be sent before (or while) this Ready is persisted, so the leader's fsync
+  // and its followers' run in parallel (thesis §10.2.1). Safe because the
+  // leader counts its own entries towards a commit only when an
+  // acknowledgement is stepped, which is after advance(), hence after they
+  // are durable; and a commit index only leaves in a later Ready.
+  std::vector<Message> early_messages;
   std::vector<Entry> committed;         // to apply, in order
   std::vector<ReadState> read_states;   // reads confirmed by a quorum
   std::vector<uint64_t> failed_reads;   // reads that will never complete (leader lost)
   bool role_changed = false;            // role() or leader() changed
 
   bool empty() const {
-    return !hard_state && entries.empty() && !snapshot && messages.empty() && committed.empty() &&
+    return !hard_state && entries.empty() && !snapshot && messages.empty() &&
+           early_messages.empty() && committed.empty() &&
            read_states.empty() && failed_reads.empty() && !role_changed;
   }
 };
@@ -183,7 +192,15 @@ class Raft {
     std::optional<NodeId> transfer_to;
     int transfer_elapsed = 0;
     Index pending_conf_index;  // the last configuration entry appended
-    uint64_t read_seq = 0;
+    // Heartbeat rounds: every broadcast is a numbered round (its context);
+    // acknowledgements of round r confirm our leadership as of when r was
+    // sent, which ReadIndex and the read lease both build on.
+    uint64_t round = 0;
+    std::deque<std::pair<uint64_t, int64_t>> round_ticks;  // round -> tick sent
+    std::map<NodeId, uint64_t> acked_round;
+    // After a TimeoutNow the target may win without waiting out leases, so
+    // this leader answers no lease read for the rest of its term.
+    bool lease_revoked = false;
   };
   using RoleState = std::variant<Follower, PreCandidate, Candidate, Leader>;
 
@@ -207,9 +224,11 @@ class Raft {
   void handle_heartbeat_response(const Message& m);
   void handle_snapshot_response(const Message& m);
   bool send_append(const NodeId& to, Progress& pr, bool send_if_empty);
+  void maybe_send_timeout_now(const NodeId& to, const Progress& pr);
   void send_snapshot_chunk(const NodeId& to, Progress& pr);
   void broadcast_append();
-  void broadcast_heartbeat(uint64_t context);
+  // Sends a new heartbeat round to every member; returns its number.
+  uint64_t broadcast_heartbeat();
   bool maybe_commit();
   void append_local(std::vector<Entry> ents);
   void on_committed_advanced();
@@ -218,7 +237,9 @@ class Raft {
   void handle_read_index(const Message& m);
   void handle_read_index_response(const Message& m);
   void start_read(ReadRequest req);
-  void ack_read(const NodeId& from, uint64_t seq);
+  void ack_read(const NodeId& from, uint64_t round);
+  bool lease_valid() const;
+  void fail_forwarded_reads();
   void finish_read(const ReadRequest& req);
   void fail_reads();
 
@@ -249,8 +270,15 @@ class Raft {
   std::vector<std::pair<Index, ConfState>> conf_entries_;
   ConfState conf_;
 
-  // A snapshot being received from the leader, chunk by chunk.
+  // A snapshot being received from the leader, chunk by chunk, and which
+  // leader (term and id) sends it: chunks of two leaders never mix.
   std::optional<Snapshot> incoming_snapshot_;
+  Term incoming_term_;
+  NodeId incoming_from_;
+  // Reads forwarded to the leader: context -> tick sent. Failed when the
+  // leader changes or no answer came within an election timeout.
+  std::map<uint64_t, int64_t> forwarded_reads_;
+  int64_t ticks_ = 0;  // ticks since construction (lease and read timing)
 
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
@@ -258,6 +286,7 @@ class Raft {
 
   // Outputs accumulated for the next Ready.
   std::vector<Message> msgs_;
+  bool broadcast_pending_ = false;  // proposals since the last Ready: one broadcast
   std::vector<ReadState> read_states_;
   std::vector<uint64_t> failed_reads_;
   HardState prev_hs_;

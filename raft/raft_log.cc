@@ -11,6 +11,11 @@ RaftLog::RaftLog(const LogStore& store, Index applied)
   // snapshot (which only ever covers committed entries).
   const Index floor = store.first_index() - 1;
   committed_ = std::clamp(hs.commit, floor, store.last_index());
+  // A commit-only hard state is saved without a sync, so after a power cut
+  // it may lag what a durable state machine already applied; applied
+  // entries were committed, so the commit point is raised, never applied
+  // lowered (that would apply entries twice).
+  committed_ = std::max(committed_, std::min(applied, store.last_index()));
   applied_ = std::clamp(applied, floor, committed_);
 }
 
@@ -37,6 +42,7 @@ Result<Term> RaftLog::term(Index i) const {
     if (i == pending_snapshot_->meta.index) return pending_snapshot_->meta.term;
     return Status::not_found("raft log: index " + to_string(i) + " compacted");
   }
+  if (const Entry* e = cached(i); e != nullptr && i + 1 >= store_.first_index()) return e->term;
   return store_.term(i);
 }
 
@@ -62,6 +68,22 @@ Result<std::vector<Entry>> RaftLog::entries(Index lo, Index hi, size_t max_bytes
   size_t bytes = 0;
   // The stored part first, then the unstable tail.
   if (lo < unstable_offset_ && !pending_snapshot_) {
+    const Index stored_hi = std::min(hi, unstable_offset_);
+    if (cached(lo) != nullptr) {
+      // From the cache, which runs contiguously up to the unstable tail.
+      for (Index i = lo; i < stored_hi; i = i + 1) {
+        const Entry* e = cached(i);
+        if (e == nullptr) break;
+        if (!out.empty() && bytes + e->size_bytes() > max_bytes) return out;
+        bytes += e->size_bytes();
+        out.push_back(*e);
+      }
+      if (out.empty() || out.back().index + 1 < stored_hi) return out;
+      lo = stored_hi;
+    }
+  }
+  if (lo < hi && lo < unstable_offset_ && !pending_snapshot_) {
+    SHOAL_CHECK(out.empty());
     const Index stored_hi = std::min(hi, unstable_offset_);
     auto got = store_.entries(lo, stored_hi, max_bytes);
     if (!got) return got.status();
@@ -93,6 +115,7 @@ void RaftLog::append(std::vector<Entry> ents) {
     // the store's suffix is overwritten when the host saves it.
     unstable_.clear();
     unstable_offset_ = first;
+    truncate_cache(first);
   }
   for (Entry& e : ents) unstable_.push_back(std::move(e));
 }
@@ -137,6 +160,8 @@ void RaftLog::commit_to(Index i) {
 }
 
 void RaftLog::restore(Snapshot snap) {
+  cache_.clear();
+  cache_bytes_ = 0;
   committed_ = snap.meta.index;
   applied_ = snap.meta.index;
   unstable_.clear();
@@ -157,10 +182,36 @@ std::vector<Entry> RaftLog::next_committed(size_t max_bytes) const {
 
 void RaftLog::stable_and_applied(Index applied_to, bool snapshot_saved) {
   if (snapshot_saved) pending_snapshot_.reset();
+  if (!unstable_.empty()) {
+    truncate_cache(unstable_offset_);
+    if (cache_.empty()) cache_offset_ = unstable_offset_;
+    for (Entry& e : unstable_) {
+      cache_bytes_ += e.size_bytes();
+      cache_.push_back(std::move(e));
+    }
+    while (cache_bytes_ > kCacheBytes && cache_.size() > 1) {
+      cache_bytes_ -= cache_.front().size_bytes();
+      cache_.pop_front();
+      cache_offset_ = cache_offset_ + 1;
+    }
+  }
   unstable_.clear();
   unstable_offset_ = last_index() + 1;
   if (pending_snapshot_) unstable_offset_ = pending_snapshot_->meta.index + 1;
   applied_ = std::max(applied_, applied_to);
+}
+
+const Entry* RaftLog::cached(Index i) const {
+  if (cache_.empty() || i < cache_offset_) return nullptr;
+  const uint64_t k = i.value() - cache_offset_.value();
+  return k < cache_.size() ? &cache_[k] : nullptr;
+}
+
+void RaftLog::truncate_cache(Index from) {
+  while (!cache_.empty() && cache_.back().index >= from) {
+    cache_bytes_ -= cache_.back().size_bytes();
+    cache_.pop_back();
+  }
 }
 
 }  // namespace shoal::raft

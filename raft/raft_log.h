@@ -5,6 +5,7 @@
 // have been handed to the host for applying. Internal to raft/.
 #pragma once
 
+#include <deque>
 #include <optional>
 #include <span>
 #include <vector>
@@ -69,7 +70,17 @@ class RaftLog {
   Index applied() const { return applied_; }
 
  private:
+  // Entries the host persisted recently, kept so that the leader's
+  // replication, term lookups and applying do not read them back from disk.
+  // Contiguous from cache_offset_; at most kCacheBytes.
+  static constexpr size_t kCacheBytes = 8u << 20;
+  const Entry* cached(Index i) const;
+  void truncate_cache(Index from);
+
   const LogStore& store_;
+  std::deque<Entry> cache_;
+  Index cache_offset_;
+  size_t cache_bytes_ = 0;
   std::optional<Snapshot> pending_snapshot_;
   std::vector<Entry> unstable_;  // unstable_[0].index == unstable_offset_
   Index unstable_offset_;

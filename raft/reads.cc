@@ -22,6 +22,7 @@ Status Raft::read_index(uint64_t context) {
   m.to = leader_;
   m.context = context;
   send(std::move(m));
+  forwarded_reads_[context] = ticks_;
   return Status::ok();
 }
 
@@ -36,23 +37,55 @@ void Raft::start_read(ReadRequest req) {
   }
   req.index = log_.committed();
   const bool alone = conf_.voters.size() == 1 && conf_.is_voter(config_.id);
-  if (alone || (config_.lease_reads && config_.check_quorum)) {
+  if (alone || (config_.lease_reads && config_.check_quorum && lease_valid())) {
     finish_read(req);
     return;
   }
-  req.seq = ++l->read_seq;
+  // Confirmed by the heartbeat round sent now (or any later one).
+  req.seq = l->round + 1;
   req.acks = {config_.id};
   l->reads.push_back(std::move(req));
-  broadcast_heartbeat(l->reads.back().seq);
+  broadcast_heartbeat();
 }
 
-void Raft::ack_read(const NodeId& from, uint64_t seq) {
+bool Raft::lease_valid() const {
+  const Leader* l = leader_state();
+  if (l == nullptr || l->lease_revoked || l->transfer_to) return false;
+  // The latest round a quorum of voters acknowledged: those voters heard
+  // from us no earlier than when it was sent, so none of them grants a vote
+  // (leader stickiness) for an election timeout after that. Two ticks of
+  // margin cover tick phase on both ends; clock rates are assumed equal.
+  std::vector<uint64_t> rounds;
+  for (const NodeId& v : conf_.voters) {
+    if (v == config_.id) {
+      rounds.push_back(l->round);
+      continue;
+    }
+    auto it = l->acked_round.find(v);
+    rounds.push_back(it == l->acked_round.end() ? 0 : it->second);
+  }
+  if (rounds.empty()) return false;
+  std::sort(rounds.begin(), rounds.end(), std::greater<>());
+  const uint64_t q = rounds[conf_.quorum() - 1];
+  if (q == 0) return false;
+  for (const auto& [round, tick] : l->round_ticks) {
+    if (round == q) return ticks_ - tick < config_.election_ticks - 2;
+  }
+  return false;
+}
+
+void Raft::fail_forwarded_reads() {
+  for (const auto& [ctx, tick] : forwarded_reads_) failed_reads_.push_back(ctx);
+  forwarded_reads_.clear();
+}
+
+void Raft::ack_read(const NodeId& from, uint64_t round) {
   Leader* l = leader_state();
   if (l == nullptr || !conf_.is_voter(from)) return;
-  // An acknowledgement of heartbeat `seq` confirms our leadership as of when
-  // it was sent, so it confirms every read registered up to then.
+  // An acknowledgement of heartbeat round `round` confirms our leadership as
+  // of when it was sent, so it confirms every read registered up to then.
   size_t confirmed = 0;
-  for (size_t i = 0; i < l->reads.size() && l->reads[i].seq <= seq; ++i) {
+  for (size_t i = 0; i < l->reads.size() && l->reads[i].seq <= round; ++i) {
     auto& acks = l->reads[i].acks;
     if (std::find(acks.begin(), acks.end(), from) == acks.end()) acks.push_back(from);
     size_t votes = 0;
@@ -116,6 +149,8 @@ void Raft::handle_read_index(const Message& m) {
 }
 
 void Raft::handle_read_index_response(const Message& m) {
+  // Only answers to reads still waiting here (not failed meanwhile).
+  if (forwarded_reads_.erase(m.context) == 0) return;
   if (m.reject) {
     failed_reads_.push_back(m.context);
   } else {

@@ -54,13 +54,13 @@ void Raft::on_committed_advanced() {
     l = leader_state();
     if (l == nullptr) return;
   }
-  maybe_step_down_after_removal();
-  if (leader_state() == nullptr) return;
   // Followers learn the new commit index with the next append; send one now
   // (empty if need be) so that they apply without waiting for a heartbeat.
   for (auto& [id, pr] : leader_state()->progress) {
     if (id != config_.id) send_append(id, pr, /*send_if_empty=*/true);
   }
+  // A leader that removed itself steps down only after telling the others.
+  maybe_step_down_after_removal();
 }
 
 void Raft::broadcast_append() {
@@ -72,9 +72,14 @@ void Raft::broadcast_append() {
   }
 }
 
-void Raft::broadcast_heartbeat(uint64_t context) {
+uint64_t Raft::broadcast_heartbeat() {
   Leader* l = leader_state();
-  if (l == nullptr) return;
+  if (l == nullptr) return 0;
+  const uint64_t context = ++l->round;
+  l->round_ticks.emplace_back(context, ticks_);
+  while (l->round_ticks.size() > static_cast<size_t>(4 * config_.election_ticks)) {
+    l->round_ticks.pop_front();
+  }
   for (auto& [id, pr] : l->progress) {
     if (id == config_.id) continue;
     Message m;
@@ -86,6 +91,17 @@ void Raft::broadcast_heartbeat(uint64_t context) {
     m.context = context;
     send(std::move(m));
   }
+  return context;
+}
+
+void Raft::maybe_send_timeout_now(const NodeId& to, const Progress& pr) {
+  Leader* l = leader_state();
+  if (l == nullptr || l->transfer_to != to || pr.match != log_.last_index()) return;
+  Message t;
+  t.kind = MessageKind::kTimeoutNow;
+  t.to = to;
+  send(std::move(t));
+  l->lease_revoked = true;
 }
 
 bool Raft::send_append(const NodeId& to, Progress& pr, bool send_if_empty) {
@@ -200,13 +216,19 @@ void Raft::handle_snapshot(const Message& m) {
     send(std::move(r));
     return;
   }
-  if (!incoming_snapshot_ || incoming_snapshot_->meta != meta) {
+  // Two leaders' images of the same point need not be byte-identical: an
+  // image is only ever assembled from one sender in one term.
+  if (!incoming_snapshot_ || incoming_snapshot_->meta != meta || incoming_term_ != m.term ||
+      incoming_from_ != m.from) {
     if (m.offset != 0) {
+      incoming_snapshot_.reset();
       r.offset = 0;  // we hold nothing of this image: start over
       send(std::move(r));
       return;
     }
     incoming_snapshot_ = Snapshot{meta, {}};
+    incoming_term_ = m.term;
+    incoming_from_ = m.from;
   }
   std::vector<uint8_t>& buf = incoming_snapshot_->data;
   if (m.offset != buf.size()) {
@@ -258,16 +280,14 @@ void Raft::handle_append_response(const Message& m) {
     return;
   }
   const bool was_paused = pr.paused(config_.max_inflight);
-  if (pr.update(m.index)) {
+  // Whether or not match moved: the transfer target may have caught up
+  // through a snapshot and an empty probe.
+  const bool moved = pr.update(m.index);
+  maybe_send_timeout_now(m.from, pr);
+  if (moved) {
     if (pr.state == Progress::State::kProbe) pr.become_replicate();
     if (pr.state == Progress::State::kSnapshot && pr.match >= pr.snapshot->meta.index) {
       pr.become_probe();
-    }
-    if (l->transfer_to == m.from && pr.match == log_.last_index()) {
-      Message t;
-      t.kind = MessageKind::kTimeoutNow;
-      t.to = m.from;
-      send(std::move(t));
     }
     if (maybe_commit()) {
       on_committed_advanced();
@@ -293,14 +313,27 @@ void Raft::handle_heartbeat_response(const Message& m) {
   Progress& pr = it->second;
   pr.recent_active = true;
   pr.probe_sent = false;
+  // A healthy pipeline acknowledges well within half an election timeout
+  // even behind a slow disk; longer means appends were lost.
+  const int stall_limit = std::max(3 * config_.heartbeat_ticks, config_.election_ticks / 2);
   if (pr.state == Progress::State::kReplicate && pr.match < log_.last_index() &&
-      pr.stall_ticks >= 3 * config_.heartbeat_ticks) {
+      pr.stall_ticks >= stall_limit) {
     // Appends were lost (their acknowledgements never came): resend from
     // what the follower is known to hold.
     pr.become_probe();
   }
-  if (pr.match < log_.last_index()) send_append(m.from, pr, /*send_if_empty=*/false);
-  if (m.context != 0) ack_read(m.from, m.context);
+  // A follower that is behind gets an append now; in the replicate state
+  // an empty one at next - 1 if nothing new is left to send, so that a
+  // follower that lost appends rejects it and is probed from its real end
+  // within one heartbeat round trip (as etcd-raft does).
+  if (pr.match < log_.last_index()) {
+    send_append(m.from, pr, /*send_if_empty=*/pr.state == Progress::State::kReplicate);
+  }
+  if (m.context != 0) {
+    uint64_t& acked = l->acked_round[m.from];
+    acked = std::max(acked, m.context);
+    ack_read(m.from, m.context);
+  }
 }
 
 void Raft::handle_snapshot_response(const Message& m) {
@@ -314,6 +347,7 @@ void Raft::handle_snapshot_response(const Message& m) {
   if (m.done) {
     pr.update(m.index);
     pr.become_probe();
+    maybe_send_timeout_now(m.from, pr);
     send_append(m.from, pr, /*send_if_empty=*/true);
     return;
   }

@@ -186,25 +186,15 @@ class RaftHarness::Process final : public sim::Process<Wire> {
     raft::MemoryLogStore& store = *h_.stores_[self_];
     while (raft_->has_ready()) {
       raft::Ready rd = raft_->take_ready();
-      // 1. Persist (before anything leaves this node).
-      // The snapshot first: entries in the same Ready follow it.
+      // 0. A leader's appends may leave before its own write (§10.2.1).
+      send_all(ctx, rd.early_messages);
+      // 1. Persist, the snapshot first: entries in the same Ready follow it.
       if (rd.snapshot) SHOAL_CHECK(store.save_snapshot(*rd.snapshot).is_ok());
       Status st = store.save(rd.hard_state, rd.entries, rd.must_sync);
       SHOAL_CHECK(st.is_ok());
       h_.on_ready_persisted(self_, rd);
       // 2. Send.
-      for (Message& m : rd.messages) {
-        auto to = index_of(m.to);
-        if (!to) continue;
-        if (h_.config_.codec_roundtrip) {
-          auto back = raft::codec::decode_message(raft::codec::encode(m));
-          if (!back.is_ok() || !(*back == m)) {
-            h_.fail(std::string("codec round trip changed a ") + raft::message_kind_name(m.kind) +
-                    " message" + (back.is_ok() ? "" : ": " + back.status().to_string()));
-          }
-        }
-        ctx.send(*to, Wire{std::make_shared<const Message>(std::move(m))});
-      }
+      send_all(ctx, rd.messages);
       // 3. Apply.
       if (rd.snapshot) {
         kv_ = decode_kv(rd.snapshot->data);
@@ -249,6 +239,21 @@ class RaftHarness::Process final : public sim::Process<Wire> {
       maybe_snapshot(store);
     }
     h_.check_window(self_);
+  }
+
+  void send_all(Context<Wire>& ctx, std::vector<Message>& msgs) {
+    for (Message& m : msgs) {
+      auto to = index_of(m.to);
+      if (!to) continue;
+      if (h_.config_.codec_roundtrip) {
+        auto back = raft::codec::decode_message(raft::codec::encode(m));
+        if (!back.is_ok() || !(*back == m)) {
+          h_.fail(std::string("codec round trip changed a ") + raft::message_kind_name(m.kind) +
+                  " message" + (back.is_ok() ? "" : ": " + back.status().to_string()));
+        }
+      }
+      ctx.send(*to, Wire{std::make_shared<const Message>(std::move(m))});
+    }
   }
 
   void serve_reads() {

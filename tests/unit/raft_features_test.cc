@@ -207,6 +207,7 @@ TEST(RaftFeatures, Thesis_6_4_1_LeaseReadsAnsweredWithoutRound) {
   Network net(3, [](Config& c) { c.lease_reads = true; });
   const uint64_t l = elect(net);
   net.propose(l, "x");
+  net.tick(l, 1);  // one heartbeat round acknowledged by a quorum: the lease
   ASSERT_TRUE(net.raft(l).read_index(9).is_ok());
   auto msgs = net.process_ready(l);
   EXPECT_TRUE(of_kind(msgs, MessageKind::kHeartbeat).empty());
@@ -222,6 +223,35 @@ TEST(RaftFeatures, Thesis_6_4_1_LeaseReadsAnsweredWithoutRound) {
   ASSERT_TRUE(plain.raft(pl).read_index(9).is_ok());
   plain.process_ready(pl);
   EXPECT_TRUE(plain.node(pl).read_states.empty());
+}
+
+// Thesis §6.4.1: the lease runs from when the last quorum-acknowledged
+// heartbeat round was sent, not from the last check-quorum. A leader cut off
+// from everyone stays leader until check-quorum notices, but its lease ends
+// before the others' election timeout can elect someone else; after that
+// its reads need a round (which cannot complete).
+TEST(RaftFeatures, Thesis_6_4_1_LeaseExpiresBeforeAnotherLeaderCanExist) {
+  Network net(3, [](Config& c) { c.lease_reads = true; });
+  const uint64_t l = elect(net);
+  net.tick(l, 1);
+  net.isolate(l);
+  net.tick(l, 8);  // 8 ticks after the last acknowledged round (election 10)
+  ASSERT_EQ(net.raft(l).role(), Role::kLeader);
+  ASSERT_TRUE(net.raft(l).read_index(11).is_ok());
+  net.stabilize();
+  EXPECT_TRUE(net.node(l).read_states.empty()) << "a lease read past the lease";
+  // A leader transfer revokes the lease for the rest of the term.
+  Network t(3, [](Config& c) { c.lease_reads = true; });
+  const uint64_t tl = elect(t);
+  t.tick(tl, 1);
+  const uint64_t target = tl == 1 ? 2 : 1;
+  t.isolate(target);
+  ASSERT_TRUE(t.raft(tl).transfer_leader(nid(target)).is_ok());
+  t.stabilize();
+  t.heal();
+  ASSERT_TRUE(t.raft(tl).read_index(12).is_ok());
+  t.process_ready(tl);
+  EXPECT_TRUE(t.node(tl).read_states.empty()) << "no lease read while transferring";
 }
 
 // ---------------------------------------------------------------- transfer (§3.10)

@@ -3,7 +3,8 @@
 // by a host loop that follows raft.h's contract to the letter:
 //
 //   rd = take_ready(); store.save_snapshot(*rd.snapshot) if any;
-//   store.save(rd.hard_state, rd.entries, rd.must_sync); only then send rd.messages;
+//   store.save(rd.hard_state, rd.entries, rd.must_sync); only then send
+//   rd.messages (a leader's rd.early_messages may go first, raft.h);
 //   apply rd.snapshot / rd.committed; advance(rd).
 //
 // Every Ready is also checked for persist-before-send: a copy of the store is
@@ -183,7 +184,8 @@ class Network {
     for (const ReadState& r : rd.read_states) t.read_states.push_back(r);
     for (uint64_t c : rd.failed_reads) t.failed_reads.push_back(c);
     t.raft->advance(rd);
-    std::vector<Message> msgs = rd.messages;
+    std::vector<Message> msgs = rd.early_messages;
+    msgs.insert(msgs.end(), rd.messages.begin(), rd.messages.end());
     if (keep_readies_) t.readies.push_back(std::move(rd));
     return msgs;
   }
@@ -360,6 +362,13 @@ class Network {
     MemoryLogStore durable = t.store;
     durable.power_cut();
     const HardState hs = durable.hard_state();
+    // Only a leader's replication traffic may leave before the write.
+    for (const Message& m : rd.early_messages) {
+      EXPECT_TRUE(m.kind == MessageKind::kAppend || m.kind == MessageKind::kHeartbeat ||
+                  m.kind == MessageKind::kSnapshot || m.kind == MessageKind::kTimeoutNow)
+          << "node " << t.id.lo() << " sends " << message_kind_name(m.kind) << " early";
+      EXPECT_LE(m.term, hs.term) << "node " << t.id.lo() << " sends early at an unpersisted term";
+    }
     for (const Message& m : rd.messages) {
       const bool pre = m.kind == MessageKind::kPreVote || m.kind == MessageKind::kPreVoteResp;
       if (!pre) {
@@ -429,6 +438,7 @@ inline std::vector<Message> drain(Raft& r, MemoryLogStore& store,
     }
     st = store.save(rd.hard_state, rd.entries, rd.must_sync);
     EXPECT_TRUE(st.is_ok()) << st.to_string();
+    msgs.insert(msgs.end(), rd.early_messages.begin(), rd.early_messages.end());
     msgs.insert(msgs.end(), rd.messages.begin(), rd.messages.end());
     r.advance(rd);
     if (out) out->push_back(std::move(rd));
