@@ -35,6 +35,8 @@ struct Subcommand {
 // One entry point per bench_<name>.cc.
 Runner add_sim(CLI::App& cmd);
 Runner add_gossip(CLI::App& cmd);
+Runner add_raft(CLI::App& cmd);
+Runner add_raft_failover(CLI::App& cmd);
 
 // Builds the one-line result: ResultLine("sim").add("nodes", 1000).print().
 class ResultLine {

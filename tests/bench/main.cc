@@ -21,6 +21,10 @@ constexpr Subcommand kSubcommands[] = {
      &shoal::bench::add_sim},
     {"gossip", "SWIM + Lifeguard on the simulator: join, loss, a slow node, crashes",
      &shoal::bench::add_gossip},
+    {"raft", "3 Raft hosts in one process, RocksDB with fsync, closed-loop clients at the leader",
+     &shoal::bench::add_raft},
+    {"raft-failover", "Raft on the simulator: leaderless time after the leader crashes, over seeds",
+     &shoal::bench::add_raft_failover},
 };
 
 std::string known_names() {

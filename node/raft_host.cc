@@ -1,0 +1,378 @@
+// RaftHost: see raft_host.h for the loop and its contract with the core.
+#include "node/raft_host.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <span>
+#include <utility>
+
+#include "core/crypto.h"
+
+namespace shoal::node {
+
+using raft::Entry;
+using raft::Index;
+using raft::Message;
+using raft::Term;
+
+Result<std::unique_ptr<RaftHost>> RaftHost::open(RaftHostOptions options, Transport& transport,
+                                                 StateMachine& sm, boost::asio::io_context* io) {
+  if (options.raft.id.is_zero()) return Status::invalid_argument("raft host: no node id");
+  if (options.tick.count() <= 0) return Status::invalid_argument("raft host: tick must be > 0");
+  auto store = raft::RocksLogStore::open(options.data_dir, options.store);
+  if (!store) return store.status();
+  raft::RocksLogStore& s = **store;
+  if (options.bootstrap && s.last_index().value() == 0 && s.hard_state().term.value() == 0) {
+    SHOAL_RETURN_IF_ERROR(raft::Raft::bootstrap(s, s, *options.bootstrap));
+  }
+  auto snap = s.snapshot();
+  if (!snap) return snap.status();
+
+  std::unique_ptr<boost::asio::io_context> owned;
+  if (io == nullptr) {
+    owned = std::make_unique<boost::asio::io_context>(1);
+    io = owned.get();
+  }
+  std::unique_ptr<RaftHost> host(
+      new RaftHost(std::move(options), transport, sm, *io, std::move(owned)));
+  host->store_ = std::move(*store);
+  Index applied = host->options_.raft.applied;
+  if (!snap->empty()) {
+    sm.restore(*snap);
+    applied = std::max(applied, snap->meta.index);
+  }
+  host->applied_ = applied;
+  uint64_t seed = host->options_.rng_seed;
+  if (seed == 0) {
+    crypto::random_bytes(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&seed), sizeof seed));
+  }
+  host->rng_ = std::make_unique<Rng>(seed);
+  raft::Config cfg = host->options_.raft;
+  cfg.applied = applied;
+  host->raft_ = std::make_unique<raft::Raft>(cfg, *host->store_, *host->rng_);
+  host->term_.store(host->raft_->term().value());
+  host->applied_index_.store(applied.value());
+  return host;
+}
+
+RaftHost::RaftHost(RaftHostOptions options, Transport& transport, StateMachine& sm,
+                   boost::asio::io_context& io, std::unique_ptr<boost::asio::io_context> owned_io)
+    : options_(std::move(options)),
+      id_(options_.raft.id),
+      transport_(transport),
+      sm_(sm),
+      owned_io_(std::move(owned_io)),
+      io_(io),
+      tick_timer_(io) {}
+
+RaftHost::~RaftHost() { stop(); }
+
+void RaftHost::start() {
+  if (started_) return;
+  started_ = true;
+  boost::asio::post(io_, [this] {
+    if (stopped_) return;
+    next_tick_ = std::chrono::steady_clock::now();
+    arm_tick();
+    // A restarted node may have committed entries to apply before any
+    // message arrives.
+    std::lock_guard lk(mu_);
+    if (!stopping_ && !scheduled_ && raft_->has_ready()) schedule_locked();
+  });
+  if (owned_io_) {
+    work_.emplace(io_.get_executor());
+    thread_ = std::thread([this] { io_.run(); });
+  }
+}
+
+void RaftHost::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  if (thread_.joinable()) {
+    boost::asio::post(io_, [this] { shutdown_on_loop(); });
+    work_.reset();
+    thread_.join();
+  } else {
+    // Not started, or a caller's io_context driven by this very thread.
+    shutdown_on_loop();
+  }
+}
+
+void RaftHost::shutdown_on_loop() {
+  stopped_ = true;
+  tick_timer_.cancel();
+  Mailbox left;
+  {
+    std::lock_guard lk(mu_);
+    std::swap(left, inbox_);
+  }
+  const Status gone = Status::unavailable("raft host: stopped");
+  for (Proposal& p : left.proposals) p.done(gone, Index());
+  for (ReadCallback& r : left.reads) r(gone);
+  fail_proposals("raft host: stopped");
+  auto reads = std::move(reads_);
+  reads_.clear();
+  for (auto& [ctx, cb] : reads) cb(gone);
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& [idx, cb] : waiting) cb(gone);
+  is_leader_.store(false, std::memory_order_release);
+}
+
+// ---- the mailbox ----
+
+void RaftHost::schedule_locked() {
+  scheduled_ = true;
+  boost::asio::post(io_, [this] { run_pass(); });
+}
+
+void RaftHost::deliver(Message m) {
+  std::lock_guard lk(mu_);
+  if (stopping_) return;
+  inbox_.messages.push_back(std::move(m));
+  if (!scheduled_) schedule_locked();
+}
+
+void RaftHost::propose(std::vector<uint8_t> data, ProposeCallback done) {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_) {
+      inbox_.proposals.push_back(Proposal{std::move(data), std::move(done)});
+      if (!scheduled_) schedule_locked();
+      return;
+    }
+  }
+  done(Status::unavailable("raft host: stopped"), Index());
+}
+
+void RaftHost::read(ReadCallback done) {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_) {
+      inbox_.reads.push_back(std::move(done));
+      if (!scheduled_) schedule_locked();
+      return;
+    }
+  }
+  done(Status::unavailable("raft host: stopped"));
+}
+
+// ---- the loop ----
+
+void RaftHost::run_pass() {
+  if (stopped_) return;
+  {
+    std::lock_guard lk(mu_);
+    scheduled_ = false;
+    std::swap(inbox_, batch_);
+  }
+  step_messages(batch_.messages);
+  if (!batch_.proposals.empty() || !batch_.reads.empty()) {
+    if (raft_->commit() > raft_->applied()) {
+      // The messages alone committed entries: apply them now rather than
+      // after an fsync of the queued proposals (see raft_host.h). The
+      // clients this answers re-propose into the mailbox; pull those in so
+      // they share the next synced write.
+      handle_ready();
+      Mailbox more;
+      {
+        std::lock_guard lk(mu_);
+        std::swap(more, inbox_);
+      }
+      step_messages(more.messages);
+      for (Proposal& p : more.proposals) batch_.proposals.push_back(std::move(p));
+      for (ReadCallback& r : more.reads) batch_.reads.push_back(std::move(r));
+    }
+    feed_clients(batch_);
+  }
+  if (raft_->has_ready()) handle_ready();
+  batch_.messages.clear();
+  batch_.proposals.clear();
+  batch_.reads.clear();
+
+  std::lock_guard lk(mu_);
+  if (!stopping_ && !scheduled_ && (!inbox_.empty() || raft_->has_ready())) schedule_locked();
+}
+
+void RaftHost::step_messages(std::vector<Message>& messages) {
+  stats_.messages_in.fetch_add(messages.size(), std::memory_order_relaxed);
+  for (const Message& m : messages) {
+    // A malformed message changes nothing in the core; a peer's bug is not
+    // ours to die of.
+    Status st = raft_->step(m);
+    if (!st.is_ok()) {
+      spdlog::debug("raft: {} message from {} rejected: {}", raft::message_kind_name(m.kind),
+                    m.from.short_string(), st.to_string());
+    }
+  }
+  messages.clear();
+}
+
+void RaftHost::feed_clients(Mailbox& batch) {
+  for (Proposal& p : batch.proposals) {
+    auto r = raft_->propose(std::move(p.data));
+    if (!r) {
+      p.done(r.status(), Index());
+      continue;
+    }
+    const auto [index, term] = *r;
+    if (!proposals_.empty() && proposals_term_ != term) fail_proposals("raft: leadership lost");
+    SHOAL_CHECK(proposals_.empty() || proposals_.back().index < index);
+    proposals_term_ = term;
+    proposals_.push_back(PendingProposal{index, term, std::move(p.done)});
+  }
+  for (ReadCallback& done : batch.reads) {
+    const uint64_t ctx = ++next_read_;
+    Status st = raft_->read_index(ctx);
+    if (!st.is_ok()) {
+      done(st);
+      continue;
+    }
+    reads_.emplace(ctx, std::move(done));
+  }
+}
+
+void RaftHost::handle_ready() {
+  raft::Ready rd = raft_->take_ready();
+  stats_.readies.fetch_add(1, std::memory_order_relaxed);
+
+  // 0. A leader's appends go out before its own write, so that its fsync
+  // and its followers' overlap (raft.h, thesis §10.2.1).
+  for (const Message& m : rd.early_messages) transport_.send(m);
+  stats_.messages_out.fetch_add(rd.early_messages.size(), std::memory_order_relaxed);
+
+  // 1. Persist. The snapshot first: entries in the same Ready follow it.
+  if (rd.snapshot) {
+    Status st = store_->save_snapshot(*rd.snapshot);
+    if (!st.is_ok()) fatal("saving a snapshot", st);
+  }
+  if (rd.hard_state || !rd.entries.empty()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Status st = store_->save(rd.hard_state, rd.entries, rd.must_sync);
+    if (!st.is_ok()) fatal("saving the log", st);
+    if (rd.must_sync) {
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::steady_clock::now() - t0);
+      stats_.synced_saves.fetch_add(1, std::memory_order_relaxed);
+      stats_.synced_entries.fetch_add(rd.entries.size(), std::memory_order_relaxed);
+      stats_.synced_save_ns.fetch_add(static_cast<uint64_t>(ns.count()), std::memory_order_relaxed);
+    }
+  }
+
+  // 2. Send, now that what the messages promise is durable.
+  for (const Message& m : rd.messages) transport_.send(m);
+  stats_.messages_out.fetch_add(rd.messages.size(), std::memory_order_relaxed);
+
+  // 3. Apply, then answer reads the applied state now covers.
+  if (rd.snapshot) {
+    sm_.restore(*rd.snapshot);
+    applied_ = rd.snapshot->meta.index;
+    // Proposals the snapshot covers: whether they made it is unknown here.
+    while (!proposals_.empty() && proposals_.front().index <= applied_) {
+      PendingProposal p = std::move(proposals_.front());
+      proposals_.pop_front();
+      p.done(Status::unavailable("raft: superseded by a snapshot"), p.index);
+    }
+  }
+  for (const Entry& e : rd.committed) apply_entry(e);
+  for (const raft::ReadState& rs : rd.read_states) {
+    auto it = reads_.find(rs.context);
+    if (it == reads_.end()) continue;
+    waiting_.emplace(rs.index.value(), std::move(it->second));
+    reads_.erase(it);
+  }
+  for (uint64_t ctx : rd.failed_reads) {
+    auto it = reads_.find(ctx);
+    if (it == reads_.end()) continue;
+    ReadCallback cb = std::move(it->second);
+    reads_.erase(it);
+    cb(Status::unavailable("raft: read failed, leadership lost"));
+  }
+  serve_reads();
+
+  // 4. Advance; only now may the core be looked at again.
+  raft_->advance(rd);
+  after_advance(rd.role_changed);
+}
+
+void RaftHost::apply_entry(const Entry& e) {
+  sm_.apply(e);
+  applied_ = e.index;
+  stats_.applied.fetch_add(1, std::memory_order_relaxed);
+  while (!proposals_.empty() && proposals_.front().index <= e.index) {
+    PendingProposal p = std::move(proposals_.front());
+    proposals_.pop_front();
+    if (p.index == e.index && p.term == e.term) {
+      p.done(Status::ok(), p.index);
+    } else {
+      // Another leader's entry took the index: ours can never commit.
+      p.done(Status::unavailable("raft: proposal lost to another leader's entry"), p.index);
+    }
+  }
+}
+
+void RaftHost::serve_reads() {
+  while (!waiting_.empty() && waiting_.begin()->first <= applied_.value()) {
+    ReadCallback cb = std::move(waiting_.begin()->second);
+    waiting_.erase(waiting_.begin());
+    cb(Status::ok());
+  }
+}
+
+void RaftHost::after_advance(bool role_changed) {
+  const bool leader = raft_->role() == raft::Role::kLeader;
+  const Term term = raft_->term();
+  if (!proposals_.empty() && (!leader || term != proposals_term_)) {
+    // The entries may still commit under the next leader; nobody here will
+    // learn for sure in time, so the outcome is reported as unknown.
+    fail_proposals("raft: leadership lost, the proposal may or may not commit");
+  }
+  is_leader_.store(leader, std::memory_order_release);
+  term_.store(term.value(), std::memory_order_relaxed);
+  applied_index_.store(applied_.value(), std::memory_order_relaxed);
+  if (role_changed && options_.on_role_change) {
+    options_.on_role_change(leader, term.value(), raft_->leader());
+  }
+}
+
+void RaftHost::fail_proposals(const char* why) {
+  auto failed = std::move(proposals_);
+  proposals_.clear();
+  for (PendingProposal& p : failed) p.done(Status::unavailable(why), p.index);
+}
+
+void RaftHost::arm_tick() {
+  // Missed ticks are dropped (a loop held up for a second does not then
+  // tick ten times at once and call a spurious election).
+  const auto now = std::chrono::steady_clock::now();
+  next_tick_ += options_.tick;
+  if (next_tick_ < now) next_tick_ = now + options_.tick;
+  tick_timer_.expires_at(next_tick_);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    raft_->tick();
+    {
+      std::lock_guard lk(mu_);
+      if (!stopping_ && !scheduled_ && raft_->has_ready()) schedule_locked();
+    }
+    arm_tick();
+  });
+}
+
+void RaftHost::fatal(const char* what, const Status& st) {
+  // Fail-stop (log_store.h): after a failed write or fsync the disk may have
+  // lost what it acknowledged; going on could ack a vote or an entry twice.
+  spdlog::critical("raft {}: {} failed, stopping the process: {}", id_.short_string(), what,
+                   st.to_string());
+  spdlog::default_logger()->flush();
+  std::abort();
+}
+
+}  // namespace shoal::node

@@ -1,0 +1,245 @@
+// RaftHost: the real host loop around one pure Raft core (raft/raft.h). It
+// owns the core, its RocksDB log (raft/rocksdb_log_store.h) and the tick
+// timer, and turns the core's Ready protocol into durable writes, sent
+// messages, applied entries and answered client callbacks.
+//
+// Threading. Everything that touches the core runs on one strand of
+// execution: the host's own io_context thread (the default), or a caller's
+// io_context that is run by one thread. deliver(), propose() and read() are
+// thread-safe: they append to a mailbox under a mutex and post the loop.
+// Callbacks (proposal and read completions) and Transport::send() /
+// StateMachine::apply() run on the loop thread; they must not block, and may
+// call deliver(), propose() and read() (which only enqueue).
+//
+// The loop, one pass per posted run (the contract of raft.h, exactly):
+//
+//   1. drain the mailbox: step every inbound message, then feed every
+//      proposal and read queued since the last Ready to the core;
+//   2. take ONE Ready: send its early messages (a leader's appends, which
+//      overlap its own fsync with its followers'), persist it (one RocksDB
+//      WriteBatch, synced when must_sync), then send its other messages,
+//      then apply its committed entries and answer reads, then advance();
+//   3. if the mailbox or the core has more, post the next pass (a posted
+//      pass, not a loop, so the tick timer is never starved).
+//
+// Group commit is the point of step 1: every proposal that arrived while the
+// previous Ready was being fsynced lands in the same Ready, so one synced
+// write covers all of them. One refinement: when the stepped messages alone
+// committed entries (typically a leader receiving acknowledgements), that
+// Ready is taken before the queued proposals are fed to the core, so that
+// applying what is already committed never waits behind an fsync of new
+// entries, and the clients it answers re-propose in time to join the batch.
+//
+// Failures. A failed save is fatal (fail-stop, see log_store.h): the host
+// logs it with spdlog and calls std::abort(). Continuing after a failed fsync
+// could acknowledge a write that the disk lost.
+//
+// Not done here yet: log compaction (StateMachine::snapshot() is declared
+// for it), membership changes and leader transfer.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/status.h"
+#include "raft/message.h"
+#include "raft/raft.h"
+#include "raft/rocksdb_log_store.h"
+#include "raft/types.h"
+
+namespace shoal::node {
+
+// Where the host's outgoing Raft messages go. Called on the loop thread,
+// only after the state they depend on is durable (a leader's early messages
+// depend on nothing unsynced, raft.h); must not block (queue and
+// return). The network implementation encodes with raft/codec.h; an
+// in-memory transport (benchmarks, tests) may hand the Message object
+// straight to the peer host's deliver() — no codec on that path.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void send(const raft::Message& m) = 0;
+};
+
+// The replicated state machine. apply() sees every committed entry in log
+// order exactly once per host lifetime (kNoop and kConfChange entries too,
+// so that it can track the applied index); the state is rebuilt from the
+// latest snapshot plus the log on restart.
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  virtual void apply(const raft::Entry& e) = 0;
+  // An image of the state for a snapshot (log compaction; not used yet).
+  virtual std::vector<uint8_t> snapshot() { return {}; }
+  // Replaces the state with a snapshot's image (on open, or when the leader
+  // sends one).
+  virtual void restore(const raft::Snapshot& /*snap*/) {}
+};
+
+struct RaftHostOptions {
+  // The core's configuration; `id` is required. `applied` is overridden by
+  // the stored snapshot's index (the state machine restarts from it).
+  raft::Config raft;
+  // RocksDB directory of this node's log (created when missing).
+  std::string data_dir;
+  raft::RocksLogStoreOptions store;
+  // When the store is empty: the first configuration (Raft::bootstrap). Every
+  // initial voter passes the same one; nodes joining later pass nullopt.
+  std::optional<raft::ConfState> bootstrap;
+  // Config::election_ticks and heartbeat_ticks count these.
+  std::chrono::nanoseconds tick = std::chrono::milliseconds(100);
+  // Seed for the core's election jitter; 0: from the OS CSPRNG.
+  uint64_t rng_seed = 0;
+  // Called on the loop thread whenever this node's role or its known leader
+  // changed: whether it now leads, its term, the leader it knows (zero if
+  // none). Must not block.
+  std::function<void(bool leader, uint64_t term, const raft::NodeId& leader_id)> on_role_change;
+};
+
+// Counters, readable from any thread (relaxed; for benchmarks and metrics).
+struct RaftHostStats {
+  std::atomic<uint64_t> readies{0};
+  std::atomic<uint64_t> synced_saves{0};    // save() calls with sync (one fsync each)
+  std::atomic<uint64_t> synced_entries{0};  // entries those saves carried
+  std::atomic<uint64_t> synced_save_ns{0};  // wall time spent in those saves
+  std::atomic<uint64_t> messages_in{0};
+  std::atomic<uint64_t> messages_out{0};
+  std::atomic<uint64_t> applied{0};  // entries applied
+};
+
+class RaftHost {
+ public:
+  // Completion of a proposal: ok with its index once applied here;
+  // kUnavailable when it was refused (not the leader, a transfer running),
+  // when another entry took its index (it will never commit), or when this
+  // node lost leadership first (outcome unknown: it may still commit), or
+  // when the host stopped.
+  using ProposeCallback = std::function<void(Status, raft::Index)>;
+  // Completion of a linearizable read: ok once the state machine has
+  // applied everything committed when the read started; kUnavailable when
+  // leadership was lost or the host stopped.
+  using ReadCallback = std::function<void(Status)>;
+
+  // Opens (creating) the log in options.data_dir, bootstraps it if empty and
+  // options.bootstrap is set, restores `sm` from the stored snapshot and
+  // builds the core. `io`: run on that io_context (driven by exactly one
+  // thread); nullptr: the host owns an io_context and a thread. `transport`
+  // and `sm` must outlive the host.
+  [[nodiscard]] static Result<std::unique_ptr<RaftHost>> open(
+      RaftHostOptions options, Transport& transport, StateMachine& sm,
+      boost::asio::io_context* io = nullptr);
+  ~RaftHost();  // stop()s
+  RaftHost(const RaftHost&) = delete;
+  RaftHost& operator=(const RaftHost&) = delete;
+
+  // Starts the tick timer (and the host's thread when it owns one).
+  void start();
+  // Stops ticking, answers every pending proposal and read with kUnavailable,
+  // and drops later deliveries; joins the host's own thread. Idempotent.
+  // With a caller's io_context, call it from that io_context's thread or
+  // while it is not running.
+  void stop();
+
+  // ---- thread-safe entry points ----
+  // A message from a peer.
+  void deliver(raft::Message m);
+  // Proposes a command (leader only; elsewhere the callback gets kUnavailable).
+  void propose(std::vector<uint8_t> data, ProposeCallback done);
+  // A linearizable read (ReadIndex); on a follower it is forwarded.
+  void read(ReadCallback done);
+
+  // ---- introspection (thread-safe snapshots, updated after every Ready) ----
+  const raft::NodeId& id() const { return id_; }
+  bool is_leader() const { return is_leader_.load(std::memory_order_acquire); }
+  uint64_t term() const { return term_.load(std::memory_order_relaxed); }
+  uint64_t applied_index() const { return applied_index_.load(std::memory_order_relaxed); }
+  const RaftHostStats& stats() const { return stats_; }
+
+ private:
+  struct Proposal {
+    std::vector<uint8_t> data;
+    ProposeCallback done;
+  };
+  struct Mailbox {
+    std::vector<raft::Message> messages;
+    std::vector<Proposal> proposals;
+    std::vector<ReadCallback> reads;
+    bool empty() const { return messages.empty() && proposals.empty() && reads.empty(); }
+  };
+  struct PendingProposal {
+    raft::Index index;
+    raft::Term term;
+    ProposeCallback done;
+  };
+
+  RaftHost(RaftHostOptions options, Transport& transport, StateMachine& sm,
+           boost::asio::io_context& io, std::unique_ptr<boost::asio::io_context> owned_io);
+  // Posts a pass of the loop unless one is already posted. mu_ held.
+  void schedule_locked();
+  void run_pass();
+  void step_messages(std::vector<raft::Message>& messages);
+  void feed_clients(Mailbox& batch);
+  void handle_ready();
+  void apply_entry(const raft::Entry& e);
+  void serve_reads();
+  void after_advance(bool role_changed);
+  void fail_proposals(const char* why);
+  void arm_tick();
+  void shutdown_on_loop();
+  [[noreturn]] void fatal(const char* what, const Status& st);
+
+  RaftHostOptions options_;
+  raft::NodeId id_;
+  Transport& transport_;
+  StateMachine& sm_;
+  std::unique_ptr<boost::asio::io_context> owned_io_;  // declared before io_ users
+  boost::asio::io_context& io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  boost::asio::steady_timer tick_timer_;
+  std::chrono::steady_clock::time_point next_tick_;
+
+  std::unique_ptr<raft::RocksLogStore> store_;
+  std::unique_ptr<Rng> rng_;
+  std::unique_ptr<raft::Raft> raft_;
+
+  // The mailbox: written by any thread under mu_, drained by the loop.
+  std::mutex mu_;
+  Mailbox inbox_;
+  bool scheduled_ = false;  // a pass is posted and has not yet drained
+  bool stopping_ = false;   // no more passes; deliveries are dropped
+
+  // Loop-thread state.
+  Mailbox batch_;  // reused between passes (keeps capacity)
+  bool started_ = false;
+  bool stopped_ = false;
+  raft::Index applied_;
+  std::deque<PendingProposal> proposals_;  // one leader term, increasing index
+  raft::Term proposals_term_;
+  uint64_t next_read_ = 0;
+  std::unordered_map<uint64_t, ReadCallback> reads_;  // by context, awaiting a ReadState
+  std::multimap<uint64_t, ReadCallback> waiting_;     // by read index, awaiting apply
+
+  // Cross-thread snapshots.
+  std::atomic<bool> is_leader_{false};
+  std::atomic<uint64_t> term_{0};
+  std::atomic<uint64_t> applied_index_{0};
+  RaftHostStats stats_;
+};
+
+}  // namespace shoal::node
