@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <csignal>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -119,7 +120,8 @@ TEST(RaftHost, AppliesProposalsAndReplaysThemAfterARestart) {
 TEST(RaftHostDeathTest, AFailedFsyncStopsTheProcess) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   TempDir dir;
-  EXPECT_DEATH(
+  // spdlog logs the reason on stdout; the test checks the abort itself.
+  EXPECT_EXIT(
       {
         NoNetwork net;
         Recorder sm;
@@ -143,7 +145,7 @@ TEST(RaftHostDeathTest, AFailedFsyncStopsTheProcess) {
         (void)propose_sync(**host, "lost");
         std::exit(0);
       },
-      "saving the log failed, stopping the process");
+      ::testing::KilledBySignal(SIGABRT), "");
 }
 
 }  // namespace
