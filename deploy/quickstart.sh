@@ -40,7 +40,7 @@ echo "==> installing dependencies"
 deploy/setup.sh
 echo "==> building"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target shoal -j "$(nproc)" | tail -n 1
+cmake --build build --target shoal shoal-bench -j "$(nproc)" | tail -n 1
 
 stop
 mkdir -p "$state"
@@ -89,6 +89,18 @@ done
 
 echo "==> shoal members (as node1 sees them)"
 "$shoal" members
+
+# The Raft log the agents will share with the next release: three Raft
+# nodes in one process, each with its own RocksDB log and fsync, committing
+# what 16 clients propose; then a leader crash on the simulator.
+echo
+echo "==> Raft: 3 nodes, RocksDB + fsync, 16 clients for 2 s (build/tests/bench/shoal-bench raft)"
+raft_dir=$(mktemp -d)
+build/tests/bench/shoal-bench raft --nodes 3 --clients 16 --seconds 2 --value-bytes 256 \
+  --data-dir "$raft_dir" | tr ' ' '\n' | grep -E '^(commits_per_s|p50_ms|p99_ms|entries_per_fsync)='
+rm -rf "$raft_dir"
+echo "==> Raft: the leader crashes; time until a new one, over 200 simulated runs"
+build/tests/bench/shoal-bench raft-failover --seeds 200 | tr ' ' '\n' | grep -E '^leaderless_'
 cat <<MSG
 
 Shoal is running: three agents in one encrypted cluster (key in $state/cluster.key).
