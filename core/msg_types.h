@@ -40,6 +40,10 @@ enum class MsgType : uint16_t {
   kRaftHardState = 1002,     // term, vote, commit (disk)
   kRaftConfState = 1003,     // a configuration (a kConfChange entry's data)
   kRaftSnapshotMeta = 1004,  // index, term, configuration of a snapshot (disk)
+
+  // ---- replicated state machine (scheduler/) ----
+  kStateKvCommand = 3000,    // a KV put / delete / delete-tree (scheduler/kv_state.h)
+  kStateKvSnapshot = 3001,   // the whole KV state
   kTestEcho = 0xFF00,
   kTestPing = 0xFF01,
 };
