@@ -315,7 +315,9 @@ RaftHarness::RaftHarness(HarnessConfig config) : config_(std::move(config)) {
   sim_->set_invariant([this](const RaftSimulator&) { return violation_; });
 }
 
-RaftHarness::~RaftHarness() = default;
+// The simulator goes first: its processes unregister from procs_ and their
+// cores reference stores_, both of which must still exist.
+RaftHarness::~RaftHarness() { sim_.reset(); }
 
 std::optional<NodeIndex> RaftHarness::index_of(const raft::NodeId& id) {
   if (id.hi() != 0 || id.lo() == 0) return std::nullopt;
