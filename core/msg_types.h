@@ -41,6 +41,11 @@ enum class MsgType : uint16_t {
   kRaftConfState = 1003,     // a configuration (a kConfChange entry's data)
   kRaftSnapshotMeta = 1004,  // index, term, configuration of a snapshot (disk)
 
+  // ---- RPC (core/rpc_handshake.h documents the handshake) ----
+  kRpcHello = 2000,          // initiator: version, label, id, key id, ephemeral key, nonce
+  kRpcWelcome = 2001,        // responder: id, key id, ephemeral key, nonce, stream header, MAC
+  kRpcConfirm = 2002,        // initiator: stream header, MAC
+
   // ---- replicated state machine (scheduler/) ----
   kStateKvCommand = 3000,    // a KV put / delete / delete-tree (scheduler/kv_state.h)
   kStateKvSnapshot = 3001,   // the whole KV state

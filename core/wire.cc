@@ -27,6 +27,9 @@ const char* msg_type_name(MsgType type) {
     case MsgType::kRaftHardState: return "raft_hard_state";
     case MsgType::kRaftConfState: return "raft_conf_state";
     case MsgType::kRaftSnapshotMeta: return "raft_snapshot_meta";
+    case MsgType::kRpcHello: return "rpc_hello";
+    case MsgType::kRpcWelcome: return "rpc_welcome";
+    case MsgType::kRpcConfirm: return "rpc_confirm";
     case MsgType::kStateKvCommand: return "state_kv_command";
     case MsgType::kStateKvSnapshot: return "state_kv_snapshot";
   }
