@@ -13,7 +13,6 @@ using Key32 = std::array<uint8_t, 32>;
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "shoalrpc";
 constexpr uint64_t kMacSubkey = 1;
 constexpr uint64_t kMixSubkey = 2;
-constexpr size_t kNonceBytes = 32;
 constexpr size_t kHeaderBytes = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
 
 Key32 derive(const ClusterKey& key, uint64_t id) {

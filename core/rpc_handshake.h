@@ -104,7 +104,6 @@ class RpcResponder {
   NodeId self_;
   std::string label_;
   std::array<uint8_t, 32> transcript_{};
-  std::array<uint8_t, 32> mac_r_{};
   std::array<uint8_t, 32> mac_key_{};
   std::array<uint8_t, 32> c2s_{};  // the initiator's stream key, until its header comes
   std::unique_ptr<SecureChannel> pending_;
