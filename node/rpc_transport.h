@@ -1,0 +1,176 @@
+// The encrypted RPC transport (DESIGN.md §2/§8) on Boost.Asio: long-lived TCP
+// connections between agents on --rpc-port that carry Raft, forwarded
+// requests and bids. Every connection opens with the handshake of
+// core/rpc_handshake.h (docs/rpc-handshake.md) and then carries frames of its
+// SecureChannel, one secretstream per direction.
+//
+// Wire format: every frame, handshake frames included, is a 4-byte big-endian
+// length and then that many bytes. Handshake frames are at most
+// kRpcMaxHandshakeFrame bytes, channel frames at most kRpcMaxWireFrame; a
+// larger length prefix, a handshake message that does not verify or a frame
+// that does not open closes the connection for good.
+//
+// RpcServer accepts connections, runs the responder side and hands every
+// opened frame to its handler with the peer's NodeId and an RpcReply that
+// sends frames back on the same connection. RpcClient keeps one connection per
+// peer address (dialled from the agent's own source address, so iptables
+// partition tests can single it out), runs the initiator side, queues frames
+// while it connects, and reconnects with backoff. Frames a server sends back
+// reach the client's handler the same way.
+//
+// Bounds (nothing a peer does makes us buffer without limit): connections per
+// server (excess ones are closed at once), unauthenticated bytes (1 KiB per
+// handshake frame, and a deadline for the whole handshake), frame size, and
+// bytes queued for sending per connection (overflow closes the connection and
+// fails what it had queued).
+//
+// Threading: an RpcServer or RpcClient and all its connections live on one
+// caller-provided io_context, driven by one thread. Every member function and
+// RpcReply::send() must be called on that thread (from another thread,
+// asio::post() the call); handlers are called on it. Only counters() may be
+// read from any thread.
+#pragma once
+
+#include <sodium.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/crypto.h"
+#include "core/ids.h"
+#include "core/rpc_handshake.h"
+#include "core/status.h"
+
+namespace shoal::node {
+
+// The largest handshake frame accepted before the peer has proved anything.
+inline constexpr size_t kRpcMaxHandshakeFrame = 1024;
+// The largest channel frame on the wire: a full plaintext plus the stream's tag.
+inline constexpr size_t kRpcMaxWireFrame =
+    SecureChannel::kMaxFrame + crypto_secretstream_xchacha20poly1305_ABYTES;
+
+struct RpcOptions {
+  // Server: the address to listen on. Client: the source address outgoing
+  // connections bind to before connecting (unspecified: the kernel picks).
+  boost::asio::ip::address bind;
+  uint16_t port = 0;                  // server only; the --rpc-port
+  size_t max_connections = 256;       // server: beyond this, accepted connections are closed
+  size_t max_queue_bytes = 64 << 20;  // per connection, framed bytes not yet written
+  // From accept (or from the start of connect) to an open channel.
+  std::chrono::milliseconds handshake_timeout{5'000};
+  // Client: the wait before redialling a peer after a failed attempt,
+  // doubled per consecutive failure up to the maximum; reset when a
+  // handshake succeeds.
+  std::chrono::milliseconds reconnect_backoff_min{100};
+  std::chrono::milliseconds reconnect_backoff_max{10'000};
+};
+
+// Monotonic counters of one server or client (connections_active is a
+// gauge), for /v1/metrics. Written on the io thread, readable anywhere.
+struct RpcCounters {
+  std::atomic<uint64_t> connections_accepted{0};  // server: admitted by accept
+  std::atomic<uint64_t> connections_dialled{0};   // client: connect attempts
+  std::atomic<uint64_t> connections_active{0};    // not yet closed, handshaking ones included
+  std::atomic<uint64_t> handshakes_ok{0};
+  std::atomic<uint64_t> handshakes_failed_auth{0};     // wrong key, label or transcript
+  std::atomic<uint64_t> handshakes_failed_decode{0};   // malformed or oversized message
+  std::atomic<uint64_t> handshakes_failed_timeout{0};  // handshake_timeout passed
+  std::atomic<uint64_t> handshakes_failed_io{0};       // refused, reset, closed by the peer
+  std::atomic<uint64_t> frames_received{0};            // opened and handed to the handler
+  std::atomic<uint64_t> frames_sent{0};                // written to the socket in full
+  std::atomic<uint64_t> frames_rejected_auth{0};       // failed to open: connection closed
+  std::atomic<uint64_t> frames_dropped{0};             // queued, then failed with their connection
+  std::atomic<uint64_t> closed_connection_limit{0};    // server: over max_connections
+  std::atomic<uint64_t> closed_frame_limit{0};         // length prefix over the bound
+  std::atomic<uint64_t> closed_queue_limit{0};         // over max_queue_bytes
+};
+
+namespace detail {
+class RpcConnection;
+struct RpcState;
+}  // namespace detail
+
+// Sends frames back on the connection a frame came in on. Cheap to copy; does
+// not keep the connection open.
+class RpcReply {
+ public:
+  RpcReply() = default;
+  // Queues one frame. kUnavailable once the connection has closed; kTooLarge
+  // for a frame over SecureChannel::kMaxFrame (nothing sent) or when the
+  // connection's queue overflows (the connection closes).
+  Status send(std::vector<uint8_t> plaintext) const;
+  // Closes the connection (e.g. on a message that does not decode).
+  void close() const;
+
+ private:
+  friend class detail::RpcConnection;
+  explicit RpcReply(std::weak_ptr<detail::RpcConnection> c) : conn_(std::move(c)) {}
+  std::weak_ptr<detail::RpcConnection> conn_;
+};
+
+// An opened frame: who sent it (the NodeId claimed in the handshake, which
+// proves only that the sender holds the cluster key), the plaintext, and the
+// way back.
+using RpcFrameHandler =
+    std::function<void(const NodeId& peer, std::vector<uint8_t> plaintext, RpcReply reply)>;
+// A client connection that closed other than by stop(): why, and how many
+// queued frames were lost with it (frames already written may or may not
+// have been read by the peer).
+using RpcFailureHandler = std::function<void(const boost::asio::ip::tcp::endpoint& peer,
+                                             const Status& why, size_t frames_dropped)>;
+
+class RpcServer {
+ public:
+  RpcServer(boost::asio::io_context& io, crypto::Keyring keyring, NodeId self, std::string label,
+            RpcOptions options, RpcFrameHandler on_frame);
+  RpcServer(const RpcServer&) = delete;
+  RpcServer& operator=(const RpcServer&) = delete;
+  ~RpcServer();  // stop()s
+
+  // Binds options.bind:options.port and starts accepting.
+  [[nodiscard]] Status listen();
+  // Closes the listener and every connection; no handler is called afterwards.
+  void stop();
+  // New handshakes accept hellos under any key of this keyring (rotation).
+  void set_keyring(crypto::Keyring keyring);
+  const RpcCounters& counters() const;
+
+ private:
+  std::shared_ptr<detail::RpcState> state_;
+};
+
+class RpcClient {
+ public:
+  RpcClient(boost::asio::io_context& io, crypto::Keyring keyring, NodeId self, std::string label,
+            RpcOptions options, RpcFrameHandler on_frame, RpcFailureHandler on_failure);
+  RpcClient(const RpcClient&) = delete;
+  RpcClient& operator=(const RpcClient&) = delete;
+  ~RpcClient();  // stop()s
+
+  // Queues one frame for `to`, dialling it first if there is no connection
+  // (after the backoff if the last attempt failed). Ok means queued, not
+  // delivered: later failures go to the failure handler. Errors as
+  // RpcReply::send(); kUnavailable after stop().
+  Status send(const boost::asio::ip::tcp::endpoint& to, std::vector<uint8_t> plaintext);
+  // Closes the connection to `to`, if any (its queued frames fail).
+  void disconnect(const boost::asio::ip::tcp::endpoint& to);
+  // Closes every connection; no handler is called afterwards.
+  void stop();
+  // Later handshakes use this keyring's primary key.
+  void set_keyring(crypto::Keyring keyring);
+  const RpcCounters& counters() const;
+
+ private:
+  std::shared_ptr<detail::RpcState> state_;
+};
+
+}  // namespace shoal::node

@@ -1,0 +1,336 @@
+// The encrypted RPC transport (node/rpc_transport.h) over loopback: frames
+// both ways over one reused connection, a wrong key getting nothing through,
+// garbage and oversized length prefixes, the handshake deadline, the
+// connection limit, the outbound queue limit, and reconnecting after a server
+// restart. Everything runs on one io_context in the test thread; waits are
+// for conditions, with deadlines. Addresses 127.0.9.N, ports 290NN.
+#include <gtest/gtest.h>
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "node/rpc_transport.h"
+
+namespace shoal::node {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using namespace std::chrono_literals;
+
+const NodeId kServerId(0, 0x91);
+const NodeId kClientId(0, 0x92);
+const std::string kLabel = "rpc-test";
+
+std::vector<uint8_t> bytes(const std::string& s) { return {s.begin(), s.end()}; }
+std::string text(const std::vector<uint8_t>& b) { return {b.begin(), b.end()}; }
+
+tcp::endpoint ep(const char* ip, uint16_t port) { return {asio::ip::make_address(ip), port}; }
+
+// Runs `io` until `pred` holds or `timeout` passes; returns pred().
+template <class Pred>
+bool run_until(asio::io_context& io, Pred pred, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (io.stopped()) io.restart();
+    io.run_one_for(10ms);
+  }
+  return true;
+}
+
+RpcOptions server_options(const char* ip, uint16_t port) {
+  RpcOptions o;
+  o.bind = asio::ip::make_address(ip);
+  o.port = port;
+  return o;
+}
+
+RpcOptions client_options(const char* ip) {
+  RpcOptions o;
+  o.bind = asio::ip::make_address(ip);
+  o.reconnect_backoff_min = 20ms;
+  o.reconnect_backoff_max = 200ms;
+  return o;
+}
+
+// A plain TCP socket from `src` to `to`, for speaking garbage or nothing.
+struct RawSocket {
+  RawSocket(asio::io_context& io, const char* src, const tcp::endpoint& to) : socket(io) {
+    socket.open(tcp::v4());
+    socket.bind(tcp::endpoint(asio::ip::make_address(src), 0));
+    socket.connect(to);  // completes from the listen backlog
+  }
+  void write(const std::vector<uint8_t>& b) { asio::write(socket, asio::buffer(b)); }
+  // Starts waiting for the server to close the connection.
+  void watch() {
+    socket.async_read_some(asio::buffer(buf), [this](const error_code& e, size_t) { result = e; });
+  }
+  bool closed() const { return result.has_value() && result->failed(); }
+
+  tcp::socket socket;
+  std::array<uint8_t, 64> buf{};
+  std::optional<error_code> result;
+};
+
+struct Failure {
+  tcp::endpoint peer;
+  Status why;
+  size_t dropped;
+};
+
+TEST(RpcTransport, ExchangesFramesBothWaysOverOneConnection) {
+  asio::io_context io;
+  const crypto::Keyring key(crypto::ClusterKey::generate());
+  std::vector<std::string> at_server;
+  RpcServer server(io, key, kServerId, kLabel, server_options("127.0.9.1", 29001),
+                   [&](const NodeId& peer, std::vector<uint8_t> p, RpcReply reply) {
+                     EXPECT_EQ(peer, kClientId);
+                     at_server.push_back(text(p));
+                     EXPECT_TRUE(reply.send(bytes("pong " + text(p))).is_ok());
+                   });
+  ASSERT_TRUE(server.listen().is_ok());
+  std::vector<std::string> at_client;
+  std::vector<Failure> failures;
+  RpcClient client(
+      io, key, kClientId, kLabel, client_options("127.0.9.2"),
+      [&](const NodeId& peer, std::vector<uint8_t> p, RpcReply) {
+        EXPECT_EQ(peer, kServerId);
+        at_client.push_back(text(p));
+      },
+      [&](const tcp::endpoint& e, const Status& s, size_t d) {
+        failures.push_back({e, s, d});
+      });
+
+  constexpr int kFrames = 50;
+  for (int i = 0; i < kFrames; ++i) {
+    ASSERT_TRUE(client.send(ep("127.0.9.1", 29001), bytes("ping " + std::to_string(i))).is_ok());
+  }
+  ASSERT_TRUE(run_until(io, [&] { return at_client.size() == kFrames; }));
+  for (int i = 0; i < kFrames; ++i) {
+    EXPECT_EQ(at_server[i], "ping " + std::to_string(i));
+    EXPECT_EQ(at_client[i], "pong ping " + std::to_string(i));
+  }
+  // Later sends reuse the open connection too.
+  ASSERT_TRUE(client.send(ep("127.0.9.1", 29001), bytes("late")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return at_client.size() == kFrames + 1; }));
+
+  EXPECT_EQ(server.counters().connections_accepted, 1u);
+  EXPECT_EQ(server.counters().connections_active, 1u);
+  EXPECT_EQ(server.counters().handshakes_ok, 1u);
+  EXPECT_EQ(server.counters().frames_received, kFrames + 1u);
+  EXPECT_EQ(server.counters().frames_sent, kFrames + 1u);
+  EXPECT_EQ(client.counters().connections_dialled, 1u);
+  EXPECT_EQ(client.counters().frames_sent, kFrames + 1u);
+  EXPECT_EQ(client.counters().frames_received, kFrames + 1u);
+  EXPECT_TRUE(failures.empty());
+}
+
+TEST(RpcTransport, AWrongClusterKeyGetsNoFrameThrough) {
+  asio::io_context io;
+  int handled = 0;
+  RpcServer server(io, crypto::Keyring(crypto::ClusterKey::generate()), kServerId, kLabel,
+                   server_options("127.0.9.3", 29003),
+                   [&](const NodeId&, std::vector<uint8_t>, RpcReply) { ++handled; });
+  ASSERT_TRUE(server.listen().is_ok());
+  std::vector<Failure> failures;
+  RpcClient client(
+      io, crypto::Keyring(crypto::ClusterKey::generate()), kClientId, kLabel,
+      client_options("127.0.9.4"), [&](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [&](const tcp::endpoint& e, const Status& s, size_t d) {
+        failures.push_back({e, s, d});
+      });
+
+  ASSERT_TRUE(client.send(ep("127.0.9.3", 29003), bytes("let me in")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return !failures.empty(); }));
+  EXPECT_EQ(failures[0].peer, ep("127.0.9.3", 29003));
+  EXPECT_EQ(failures[0].dropped, 1u);
+  ASSERT_TRUE(run_until(io, [&] { return server.counters().handshakes_failed_auth == 1; }));
+  EXPECT_EQ(server.counters().handshakes_ok, 0u);
+  EXPECT_EQ(server.counters().connections_active, 0u);
+  EXPECT_EQ(client.counters().handshakes_ok, 0u);
+  EXPECT_EQ(client.counters().frames_sent, 0u);
+  EXPECT_EQ(handled, 0);
+}
+
+TEST(RpcTransport, GarbageAndHugeLengthPrefixesCloseTheConnection) {
+  asio::io_context io;
+  const crypto::Keyring key(crypto::ClusterKey::generate());
+  std::vector<std::string> at_server;
+  RpcServer server(
+      io, key, kServerId, kLabel, server_options("127.0.9.5", 29005),
+      [&](const NodeId&, std::vector<uint8_t> p, RpcReply) { at_server.push_back(text(p)); });
+  ASSERT_TRUE(server.listen().is_ok());
+  const auto& c = server.counters();
+
+  // An HTTP request: "GET " read as a length is far over the handshake bound.
+  RawSocket http(io, "127.0.9.6", ep("127.0.9.5", 29005));
+  http.write(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  http.watch();
+  ASSERT_TRUE(run_until(io, [&] { return http.closed(); }));
+  EXPECT_EQ(c.closed_frame_limit, 1u);
+  EXPECT_EQ(c.handshakes_failed_decode, 1u);
+
+  // A well-framed hello of noise.
+  RawSocket noise(io, "127.0.9.6", ep("127.0.9.5", 29005));
+  std::vector<uint8_t> frame = {0, 0, 0, 16};
+  frame.resize(20, 0xff);
+  noise.write(frame);
+  noise.watch();
+  ASSERT_TRUE(run_until(io, [&] { return noise.closed(); }));
+  EXPECT_EQ(c.handshakes_failed_decode, 2u);
+
+  // The largest possible length prefix.
+  RawSocket huge(io, "127.0.9.6", ep("127.0.9.5", 29005));
+  huge.write({0xff, 0xff, 0xff, 0xff});
+  huge.watch();
+  ASSERT_TRUE(run_until(io, [&] { return huge.closed(); }));
+  EXPECT_EQ(c.closed_frame_limit, 2u);
+  EXPECT_EQ(c.handshakes_failed_decode, 3u);
+  EXPECT_EQ(c.connections_active, 0u);
+
+  // The server still serves a real client.
+  RpcClient client(
+      io, key, kClientId, kLabel, client_options("127.0.9.7"),
+      [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [](const tcp::endpoint&, const Status& s, size_t) { ADD_FAILURE() << s.to_string(); });
+  ASSERT_TRUE(client.send(ep("127.0.9.5", 29005), bytes("hello")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return at_server.size() == 1; }));
+  EXPECT_EQ(at_server[0], "hello");
+  EXPECT_EQ(c.connections_accepted, 4u);
+}
+
+TEST(RpcTransport, ASilentConnectionIsClosedAtTheHandshakeDeadline) {
+  asio::io_context io;
+  RpcOptions o = server_options("127.0.9.8", 29008);
+  o.handshake_timeout = 200ms;
+  RpcServer server(io, crypto::Keyring(crypto::ClusterKey::generate()), kServerId, kLabel, o,
+                   [](const NodeId&, std::vector<uint8_t>, RpcReply) {});
+  ASSERT_TRUE(server.listen().is_ok());
+
+  const auto start = std::chrono::steady_clock::now();
+  RawSocket silent(io, "127.0.9.9", ep("127.0.9.8", 29008));
+  silent.watch();
+  ASSERT_TRUE(run_until(io, [&] { return silent.closed(); }));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 200ms);
+  EXPECT_EQ(server.counters().handshakes_failed_timeout, 1u);
+  EXPECT_EQ(server.counters().connections_active, 0u);
+}
+
+TEST(RpcTransport, ConnectionsOverTheLimitAreClosedAtOnce) {
+  asio::io_context io;
+  RpcOptions o = server_options("127.0.9.10", 29010);
+  o.max_connections = 2;
+  o.handshake_timeout = 30s;
+  RpcServer server(io, crypto::Keyring(crypto::ClusterKey::generate()), kServerId, kLabel, o,
+                   [](const NodeId&, std::vector<uint8_t>, RpcReply) {});
+  ASSERT_TRUE(server.listen().is_ok());
+  const auto& c = server.counters();
+  const auto to = ep("127.0.9.10", 29010);
+
+  RawSocket first(io, "127.0.9.11", to);
+  RawSocket second(io, "127.0.9.11", to);
+  ASSERT_TRUE(run_until(io, [&] { return c.connections_accepted == 2; }));
+  first.watch();
+  second.watch();
+  RawSocket third(io, "127.0.9.11", to);
+  third.watch();
+  ASSERT_TRUE(run_until(io, [&] { return third.closed(); }));
+  EXPECT_EQ(c.closed_connection_limit, 1u);
+  EXPECT_FALSE(first.result.has_value());
+  EXPECT_FALSE(second.result.has_value());
+
+  // A freed slot admits the next one.
+  first.socket.close();
+  ASSERT_TRUE(run_until(io, [&] { return c.connections_active == 1; }));
+  RawSocket fourth(io, "127.0.9.11", to);
+  ASSERT_TRUE(run_until(io, [&] { return c.connections_accepted == 3; }));
+  EXPECT_EQ(c.closed_connection_limit, 1u);
+}
+
+TEST(RpcTransport, AnOverfullQueueClosesTheConnectionAndFailsItsFrames) {
+  asio::io_context io;
+  // A peer that accepts and never answers the hello.
+  tcp::acceptor mute(io, ep("127.0.9.12", 29012));
+  std::optional<tcp::socket> accepted;
+  mute.async_accept([&](const error_code& e, tcp::socket s) {
+    if (!e) accepted = std::move(s);
+  });
+  RpcOptions o = client_options("127.0.9.13");
+  o.max_queue_bytes = 1024;
+  std::vector<Failure> failures;
+  RpcClient client(
+      io, crypto::Keyring(crypto::ClusterKey::generate()), kClientId, kLabel, o,
+      [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [&](const tcp::endpoint& e, const Status& s, size_t d) {
+        failures.push_back({e, s, d});
+      });
+  const auto to = ep("127.0.9.12", 29012);
+
+  // Too large for any connection: refused, nothing closes.
+  EXPECT_EQ(client.send(to, std::vector<uint8_t>(SecureChannel::kMaxFrame + 1)).code(),
+            StatusCode::kTooLarge);
+  ASSERT_TRUE(client.send(to, std::vector<uint8_t>(600)).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return accepted.has_value(); }));
+  const Status over = client.send(to, std::vector<uint8_t>(600));
+  EXPECT_EQ(over.code(), StatusCode::kTooLarge);
+  EXPECT_EQ(client.counters().closed_queue_limit, 1u);
+  ASSERT_TRUE(run_until(io, [&] { return !failures.empty(); }));
+  EXPECT_EQ(failures[0].why.code(), StatusCode::kTooLarge);
+  EXPECT_EQ(failures[0].dropped, 1u);
+  EXPECT_EQ(client.counters().frames_dropped, 2u);
+  EXPECT_EQ(client.counters().connections_active, 0u);
+}
+
+TEST(RpcTransport, TheClientReconnectsAfterAServerRestart) {
+  asio::io_context io;
+  const crypto::Keyring key(crypto::ClusterKey::generate());
+  std::vector<std::string> at_server;
+  auto handler = [&](const NodeId&, std::vector<uint8_t> p, RpcReply) {
+    at_server.push_back(text(p));
+  };
+  const auto to = ep("127.0.9.14", 29014);
+  std::vector<Failure> failures;
+  RpcClient client(
+      io, key, kClientId, kLabel, client_options("127.0.9.15"),
+      [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [&](const tcp::endpoint& e, const Status& s, size_t d) {
+        failures.push_back({e, s, d});
+      });
+
+  auto first = std::make_unique<RpcServer>(io, key, kServerId, kLabel,
+                                           server_options("127.0.9.14", 29014), handler);
+  ASSERT_TRUE(first->listen().is_ok());
+  ASSERT_TRUE(client.send(to, bytes("one")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return at_server.size() == 1; }));
+
+  // The server goes away: the client notices the lost connection.
+  first.reset();
+  ASSERT_TRUE(run_until(io, [&] { return failures.size() == 1; }));
+  EXPECT_EQ(client.counters().connections_active, 0u);
+
+  // Nobody listens: the dial fails and the queued frame with it.
+  ASSERT_TRUE(client.send(to, bytes("lost")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return failures.size() == 2; }));
+  EXPECT_EQ(failures[1].dropped, 1u);
+
+  // A new server on the same port: the next send redials (after the backoff).
+  RpcServer second(io, key, kServerId, kLabel, server_options("127.0.9.14", 29014), handler);
+  ASSERT_TRUE(second.listen().is_ok());
+  ASSERT_TRUE(client.send(to, bytes("two")).is_ok());
+  ASSERT_TRUE(client.send(to, bytes("three")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return at_server.size() == 3; }));
+  EXPECT_EQ(at_server[1], "two");
+  EXPECT_EQ(at_server[2], "three");
+  EXPECT_EQ(client.counters().connections_dialled, 3u);
+  EXPECT_EQ(second.counters().connections_accepted, 1u);
+  EXPECT_EQ(failures.size(), 2u);
+}
+
+}  // namespace
+}  // namespace shoal::node
