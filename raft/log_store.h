@@ -73,6 +73,11 @@ class LogWriter {
   [[nodiscard]] virtual Status create_snapshot(const Snapshot& snap, Index compact_to) = 0;
 };
 
+// The shape every store's save() requires of `entries` for a log ending at
+// `last`: contiguous indexes, none zero, starting at most at last + 1
+// (kInvalidArgument naming the problem otherwise).
+[[nodiscard]] Status check_append(std::span<const Entry> entries, Index last);
+
 // The in-memory double: a LogStore and LogWriter in one, for unit tests and
 // the simulator. It models a disk: save() without sync leaves the write
 // "unsynced", and power_cut() drops every unsynced write (the last synced

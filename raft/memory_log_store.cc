@@ -60,8 +60,8 @@ Result<Term> term_of(const S& s, Index i) {
   return s.entries[pos_of(s, i)].term;
 }
 
-// Checks the shape save() requires of `entries` against a log ending at
-// `last`: contiguous indexes, none zero, starting at most at last + 1.
+}  // namespace
+
 Status check_append(std::span<const Entry> entries, Index last) {
   if (entries.empty()) return Status::ok();
   if (entries.front().index.value() == 0) {
@@ -79,8 +79,6 @@ Status check_append(std::span<const Entry> entries, Index last) {
   }
   return Status::ok();
 }
-
-}  // namespace
 
 MemoryLogStore::MemoryLogStore() = default;
 

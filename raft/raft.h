@@ -97,15 +97,15 @@ struct Ready {
   // acknowledgement is stepped, which is after advance(), hence after they
   // are durable; and a commit index only leaves in a later Ready.
   std::vector<Message> early_messages;
-  std::vector<Entry> committed;         // to apply, in order
-  std::vector<ReadState> read_states;   // reads confirmed by a quorum
-  std::vector<uint64_t> failed_reads;   // reads that will never complete (leader lost)
-  bool role_changed = false;            // role() or leader() changed
+  std::vector<Entry> committed;        // to apply, in order
+  std::vector<ReadState> read_states;  // reads confirmed by a quorum
+  std::vector<uint64_t> failed_reads;  // reads that will never complete (leader lost)
+  bool role_changed = false;           // role() or leader() changed
 
   bool empty() const {
     return !hard_state && entries.empty() && !snapshot && messages.empty() &&
-           early_messages.empty() && committed.empty() &&
-           read_states.empty() && failed_reads.empty() && !role_changed;
+           early_messages.empty() && committed.empty() && read_states.empty() &&
+           failed_reads.empty() && !role_changed;
   }
 };
 
@@ -225,6 +225,9 @@ class Raft {
   void handle_snapshot_response(const Message& m);
   bool send_append(const NodeId& to, Progress& pr, bool send_if_empty);
   void maybe_send_timeout_now(const NodeId& to, const Progress& pr);
+  // Leader only: the progress of a member that just answered (marked
+  // recently active), or nullptr (not leader, not a member).
+  Progress* responder_progress(const NodeId& from);
   void send_snapshot_chunk(const NodeId& to, Progress& pr);
   void broadcast_append();
   // Sends a new heartbeat round to every member; returns its number.

@@ -258,13 +258,19 @@ void Raft::handle_snapshot(const Message& m) {
   send(std::move(r));
 }
 
-void Raft::handle_append_response(const Message& m) {
+Progress* Raft::responder_progress(const NodeId& from) {
   Leader* l = leader_state();
-  if (l == nullptr) return;
-  auto it = l->progress.find(m.from);
-  if (it == l->progress.end()) return;
-  Progress& pr = it->second;
-  pr.recent_active = true;
+  if (l == nullptr) return nullptr;
+  auto it = l->progress.find(from);
+  if (it == l->progress.end()) return nullptr;
+  it->second.recent_active = true;  // heard from it (check-quorum)
+  return &it->second;
+}
+
+void Raft::handle_append_response(const Message& m) {
+  Progress* found = responder_progress(m.from);
+  if (found == nullptr) return;
+  Progress& pr = *found;
   if (m.reject) {
     if (m.index <= pr.match) return;                                            // stale
     if (pr.state == Progress::State::kProbe && m.index + 1 != pr.next) return;  // stale
@@ -296,22 +302,18 @@ void Raft::handle_append_response(const Message& m) {
   } else if (!was_paused) {
     // A duplicate acknowledgement: nothing new to send unless we were paused.
   }
-  l = leader_state();
-  if (l == nullptr) return;
-  it = l->progress.find(m.from);
-  if (it == l->progress.end()) return;
-  // Fill the pipeline: every message carries at most max_msg_bytes.
-  while (send_append(m.from, it->second, /*send_if_empty=*/false)) {
+  // Fill the pipeline (every message carries at most max_msg_bytes); the
+  // commit above may have ended our leadership or removed the follower.
+  Progress* again = responder_progress(m.from);
+  if (again == nullptr) return;
+  while (send_append(m.from, *again, /*send_if_empty=*/false)) {
   }
 }
 
 void Raft::handle_heartbeat_response(const Message& m) {
-  Leader* l = leader_state();
-  if (l == nullptr) return;
-  auto it = l->progress.find(m.from);
-  if (it == l->progress.end()) return;
-  Progress& pr = it->second;
-  pr.recent_active = true;
+  Progress* found = responder_progress(m.from);
+  if (found == nullptr) return;
+  Progress& pr = *found;
   pr.probe_sent = false;
   // A healthy pipeline acknowledges well within half an election timeout
   // even behind a slow disk; longer means appends were lost.
@@ -330,19 +332,16 @@ void Raft::handle_heartbeat_response(const Message& m) {
     send_append(m.from, pr, /*send_if_empty=*/pr.state == Progress::State::kReplicate);
   }
   if (m.context != 0) {
-    uint64_t& acked = l->acked_round[m.from];
+    uint64_t& acked = leader_state()->acked_round[m.from];
     acked = std::max(acked, m.context);
     ack_read(m.from, m.context);
   }
 }
 
 void Raft::handle_snapshot_response(const Message& m) {
-  Leader* l = leader_state();
-  if (l == nullptr) return;
-  auto it = l->progress.find(m.from);
-  if (it == l->progress.end()) return;
-  Progress& pr = it->second;
-  pr.recent_active = true;
+  Progress* found = responder_progress(m.from);
+  if (found == nullptr) return;
+  Progress& pr = *found;
   if (pr.state != Progress::State::kSnapshot) return;
   if (m.done) {
     pr.update(m.index);

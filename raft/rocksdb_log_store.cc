@@ -81,25 +81,6 @@ Status decode_error(const std::string& what, const Status& inner) {
   return Status::decode("raft log: stored " + what + " does not decode: " + inner.to_string());
 }
 
-// Same rules as MemoryLogStore::save(): contiguous, no index 0, no gap.
-Status check_append(std::span<const Entry> entries, Index last) {
-  if (entries.empty()) return Status::ok();
-  if (entries.front().index.value() == 0) {
-    return Status::invalid_argument("raft log: entry index 0");
-  }
-  if (entries.front().index > last + 1) {
-    return Status::invalid_argument("raft log: append at " + to_string(entries.front().index) +
-                                    " leaves a gap after " + to_string(last));
-  }
-  for (size_t k = 1; k < entries.size(); ++k) {
-    if (entries[k].index != entries[k - 1].index + 1) {
-      return Status::invalid_argument("raft log: entries to append are not contiguous at " +
-                                      to_string(entries[k].index));
-    }
-  }
-  return Status::ok();
-}
-
 }  // namespace
 
 RocksLogStore::RocksLogStore(std::unique_ptr<rocksdb::DB> db, std::shared_ptr<rocksdb::Env> env,

@@ -38,13 +38,17 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
 constexpr int kNodes = 3;
-constexpr std::array<const char*, kNodes> kIps = {"127.0.10.1", "127.0.10.2", "127.0.10.3"};
-constexpr std::array<uint16_t, kNodes> kPorts = {29101, 29102, 29103};
+// Each test gets its own addresses and ports (ctest runs them in parallel):
+// block b uses 127.0.10.(10b+1..3) and ports 291(b)1..3.
+std::string ip(int block, int i) { return "127.0.10." + std::to_string(10 * block + 1 + i); }
+uint16_t port(int block, int i) { return static_cast<uint16_t>(29101 + 10 * block + i); }
 const std::string kLabel = "raft-rpc-test";
 constexpr auto kWait = 10s;
 
 raft::NodeId node_id(int i) { return raft::NodeId(0, 0xa1 + static_cast<uint64_t>(i)); }
-tcp::endpoint endpoint(int i) { return {asio::ip::make_address(kIps[i]), kPorts[i]}; }
+tcp::endpoint endpoint(int block, int i) {
+  return {asio::ip::make_address(ip(block, i)), port(block, i)};
+}
 
 class TempDir {
  public:
@@ -94,14 +98,14 @@ struct Node {
 // failures land in `mu_`/`cv_` for the waits.
 class Cluster {
  public:
-  explicit Cluster(const std::array<crypto::Keyring, kNodes>& keys)
-      : work_(rpc_io_.get_executor()) {
+  Cluster(int block, const std::array<crypto::Keyring, kNodes>& keys)
+      : block_(block), work_(rpc_io_.get_executor()) {
     raft::ConfState conf;
     for (int i = 0; i < kNodes; ++i) conf.voters.push_back(node_id(i));
     for (int i = 0; i < kNodes; ++i) {
       auto n = std::make_unique<Node>();
       RpcOptions co;
-      co.bind = asio::ip::make_address(kIps[i]);
+      co.bind = asio::ip::make_address(ip(block_, i));
       co.reconnect_backoff_min = 20ms;
       co.reconnect_backoff_max = 200ms;
       n->client = std::make_unique<RpcClient>(
@@ -114,7 +118,7 @@ class Cluster {
           });
       n->transport = std::make_unique<RaftRpcTransport>(rpc_io_, *n->client);
       for (int j = 0; j < kNodes; ++j) {
-        if (j != i) n->transport->set_peer(node_id(j), endpoint(j));
+        if (j != i) n->transport->set_peer(node_id(j), endpoint(block_, j));
       }
       RaftHostOptions o;
       o.raft.id = node_id(i);
@@ -134,8 +138,8 @@ class Cluster {
       n->host = std::move(*host);
       n->receiver = std::make_unique<RaftRpcReceiver>(*n->host);
       RpcOptions so;
-      so.bind = asio::ip::make_address(kIps[i]);
-      so.port = kPorts[i];
+      so.bind = asio::ip::make_address(ip(block_, i));
+      so.port = port(block_, i);
       n->server = std::make_unique<RpcServer>(rpc_io_, keys[i], node_id(i), kLabel, so,
                                               n->receiver->handler());
       const Status st = n->server->listen();
@@ -216,6 +220,7 @@ class Cluster {
   }
 
  private:
+  int block_;
   asio::io_context rpc_io_;  // declared first: outlives every server and client
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::array<std::unique_ptr<Node>, kNodes> nodes_;
@@ -262,7 +267,7 @@ void expect_applied(Cluster& c, const std::vector<int>& which, int n) {
 
 TEST(RaftRpc, ThreeNodesReplicateAndFailOver) {
   const crypto::Keyring key(crypto::ClusterKey::generate());
-  Cluster c({key, key, key});
+  Cluster c(0, {key, key, key});
   ASSERT_TRUE(c.ok());
 
   const int leader = c.wait_leader();
@@ -300,7 +305,7 @@ TEST(RaftRpc, ThreeNodesReplicateAndFailOver) {
 TEST(RaftRpc, ANodeWithTheWrongClusterKeyGetsNoMessageThrough) {
   const crypto::Keyring key(crypto::ClusterKey::generate());
   const crypto::Keyring wrong(crypto::ClusterKey::generate());
-  Cluster c({key, key, wrong});
+  Cluster c(1, {key, key, wrong});
   ASSERT_TRUE(c.ok());
 
   const int leader = c.wait_leader();
@@ -396,9 +401,9 @@ TEST(RaftRpc, TransportDropsMessagesToUnknownPeers) {
   EXPECT_EQ(t.stats().dropped_unknown_peer, 1u);
   EXPECT_EQ(io.poll(), 0u);
 
-  t.set_peer(node_id(1), endpoint(1));
+  t.set_peer(node_id(1), endpoint(0, 1));
   ASSERT_TRUE(t.peer(node_id(1)).has_value());
-  EXPECT_EQ(*t.peer(node_id(1)), endpoint(1));
+  EXPECT_EQ(*t.peer(node_id(1)), endpoint(0, 1));
   t.remove_peer(node_id(1));
   EXPECT_FALSE(t.peer(node_id(1)).has_value());
   t.send(m);
