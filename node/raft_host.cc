@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/crypto.h"
+#include "raft/codec.h"
 
 namespace shoal::node {
 
@@ -44,6 +45,8 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(RaftHostOptions options, Transp
   if (!snap->empty()) {
     sm.restore(*snap);
     applied = std::max(applied, snap->meta.index);
+    host->applied_conf_ = snap->meta.conf;
+    host->last_compaction_ = snap->meta.index;
   }
   host->applied_ = applied;
   uint64_t seed = host->options_.rng_seed;
@@ -274,6 +277,8 @@ void RaftHost::handle_ready() {
   if (rd.snapshot) {
     sm_.restore(*rd.snapshot);
     applied_ = rd.snapshot->meta.index;
+    applied_conf_ = rd.snapshot->meta.conf;
+    last_compaction_ = applied_;
     // Proposals the snapshot covers: whether they made it is unknown here.
     while (!proposals_.empty() && proposals_.front().index <= applied_) {
       PendingProposal p = std::move(proposals_.front());
@@ -299,10 +304,34 @@ void RaftHost::handle_ready() {
 
   // 4. Advance; only now may the core be looked at again.
   raft_->advance(rd);
+  maybe_compact();
   after_advance(rd.role_changed);
 }
 
+void RaftHost::maybe_compact() {
+  const uint64_t every = options_.compact_every;
+  if (every == 0 || applied_.value() < last_compaction_.value() + every) return;
+  raft::Snapshot snap;
+  snap.meta.index = applied_;
+  snap.meta.term = raft_->term_at(applied_);
+  snap.meta.conf = applied_conf_;
+  snap.data = sm_.snapshot();
+  const uint64_t keep = options_.compact_keep;
+  const Index floor = store_->first_index() - 1;
+  const Index compact_to =
+      std::max(Index(applied_.value() > keep ? applied_.value() - keep : 0), floor);
+  Status st = store_->create_snapshot(snap, compact_to);
+  if (!st.is_ok()) fatal("compacting the log", st);
+  last_compaction_ = applied_;
+  stats_.compactions.fetch_add(1, std::memory_order_relaxed);
+}
+
 void RaftHost::apply_entry(const Entry& e) {
+  if (e.type == raft::EntryType::kConfChange) {
+    auto cs = raft::codec::decode_conf_state(e.data);
+    SHOAL_CHECK_MSG(cs.is_ok(), "raft host: a committed configuration entry does not decode");
+    applied_conf_ = std::move(*cs);
+  }
   sm_.apply(e);
   applied_ = e.index;
   stats_.applied.fetch_add(1, std::memory_order_relaxed);

@@ -34,8 +34,11 @@
 // logs it with spdlog and calls std::abort(). Continuing after a failed fsync
 // could acknowledge a write that the disk lost.
 //
-// Not done here yet: log compaction (StateMachine::snapshot() is declared
-// for it), membership changes and leader transfer.
+// Log compaction: after `compact_every` applied entries the host takes a
+// StateMachine::snapshot() at the applied index, stores it with the
+// configuration in force there, and drops the log up to `compact_keep`
+// entries behind it (kept for slow followers; older ones get the snapshot).
+// Not done here yet: membership changes and leader transfer.
 #pragma once
 
 #include <atomic>
@@ -84,7 +87,8 @@ class StateMachine {
  public:
   virtual ~StateMachine() = default;
   virtual void apply(const raft::Entry& e) = 0;
-  // An image of the state for a snapshot (log compaction; not used yet).
+  // An image of the state, as of the last entry applied, for log
+  // compaction; restore() must rebuild exactly this state from it.
   virtual std::vector<uint8_t> snapshot() { return {}; }
   // Replaces the state with a snapshot's image (on open, or when the leader
   // sends one).
@@ -105,6 +109,9 @@ struct RaftHostOptions {
   std::chrono::nanoseconds tick = std::chrono::milliseconds(100);
   // Seed for the core's election jitter; 0: from the OS CSPRNG.
   uint64_t rng_seed = 0;
+  // Log compaction (see above); 0 disables it.
+  uint64_t compact_every = 10000;
+  uint64_t compact_keep = 1000;
   // Called on the loop thread whenever this node's role or its known leader
   // changed: whether it now leads, its term, the leader it knows (zero if
   // none). Must not block.
@@ -119,7 +126,8 @@ struct RaftHostStats {
   std::atomic<uint64_t> synced_save_ns{0};  // wall time spent in those saves
   std::atomic<uint64_t> messages_in{0};
   std::atomic<uint64_t> messages_out{0};
-  std::atomic<uint64_t> applied{0};  // entries applied
+  std::atomic<uint64_t> applied{0};      // entries applied
+  std::atomic<uint64_t> compactions{0};  // snapshots taken for log compaction
 };
 
 class RaftHost {
@@ -196,6 +204,7 @@ class RaftHost {
   void feed_clients(Mailbox& batch);
   void handle_ready();
   void apply_entry(const raft::Entry& e);
+  void maybe_compact();
   void serve_reads();
   void after_advance(bool role_changed);
   void fail_proposals(const char* why);
@@ -229,6 +238,8 @@ class RaftHost {
   bool started_ = false;
   bool stopped_ = false;
   raft::Index applied_;
+  raft::ConfState applied_conf_;  // the configuration as of applied_
+  raft::Index last_compaction_;
   std::deque<PendingProposal> proposals_;  // one leader term, increasing index
   raft::Term proposals_term_;
   uint64_t next_read_ = 0;

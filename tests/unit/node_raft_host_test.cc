@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <csignal>
 #include <condition_variable>
+#include <csignal>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -32,9 +32,33 @@ struct Recorder : StateMachine {
     std::unique_lock lk(mu);
     return cv.wait_for(lk, std::chrono::seconds(20), [&] { return cmds.size() >= n; });
   }
+  // The image: the commands, one per line (test commands have no newline).
+  std::vector<uint8_t> snapshot() override {
+    std::lock_guard lk(mu);
+    std::string img;
+    for (const std::string& c : cmds) img += c + "\n";
+    ++snapshots;
+    return {img.begin(), img.end()};
+  }
+  void restore(const raft::Snapshot& snap) override {
+    std::lock_guard lk(mu);
+    cmds.clear();
+    std::string cur;
+    for (uint8_t b : snap.data) {
+      if (b == '\n') {
+        cmds.push_back(cur);
+        cur.clear();
+      } else {
+        cur.push_back(static_cast<char>(b));
+      }
+    }
+    ++restores;
+  }
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::string> cmds;
+  int snapshots = 0;
+  int restores = 0;
 };
 
 class TempDir {
@@ -115,6 +139,50 @@ TEST(RaftHost, AppliesProposalsAndReplaysThemAfterARestart) {
   (*host)->start();
   ASSERT_TRUE(sm2.wait_for(20));
   for (int i = 0; i < 20; ++i) EXPECT_EQ(sm2.cmds[i], "cmd" + std::to_string(i));
+}
+
+// Compaction: every 10 applied entries the state machine is snapshotted and
+// the log trimmed; a restart restores the snapshot and replays the rest.
+TEST(RaftHost, CompactsTheLogAndRestartsFromTheSnapshot) {
+  TempDir dir;
+  NoNetwork net;
+  {
+    Recorder sm;
+    RaftHostOptions o = one_node(dir.path());
+    o.compact_every = 10;
+    o.compact_keep = 3;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool leader = false;
+    wait_leader(o, mu, cv, leader);
+    auto host = RaftHost::open(o, net, sm);
+    ASSERT_TRUE(host.is_ok()) << host.status().to_string();
+    (*host)->start();
+    {
+      std::unique_lock lk(mu);
+      ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(20), [&] { return leader; }));
+    }
+    for (int i = 0; i < 45; ++i) {
+      ASSERT_TRUE(propose_sync(**host, "c" + std::to_string(i)).is_ok());
+    }
+    EXPECT_GE((*host)->stats().compactions.load(), 4u);
+    EXPECT_GE(sm.snapshots, 4);
+  }
+  {
+    auto store = raft::RocksLogStore::open(dir.path(), {});
+    ASSERT_TRUE(store.is_ok());
+    EXPECT_GT((*store)->first_index().value(), 30u) << "the log was trimmed";
+    EXPECT_GE((*store)->snapshot()->meta.index.value(), 40u);
+  }
+  Recorder sm2;
+  RaftHostOptions o = one_node(dir.path());
+  o.bootstrap.reset();
+  auto host = RaftHost::open(o, net, sm2);
+  ASSERT_TRUE(host.is_ok()) << host.status().to_string();
+  EXPECT_EQ(sm2.restores, 1);
+  (*host)->start();
+  ASSERT_TRUE(sm2.wait_for(45));
+  for (int i = 0; i < 45; ++i) EXPECT_EQ(sm2.cmds[i], "c" + std::to_string(i));
 }
 
 TEST(RaftHostDeathTest, AFailedFsyncStopsTheProcess) {
