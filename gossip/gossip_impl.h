@@ -73,6 +73,7 @@ class Gossip::Impl {
   void handle_dead(TimePoint now, const codec::Dead& m, Via via);
   void handle_left(TimePoint now, const codec::Left& m, Via via);
   void refute(TimePoint now, uint64_t seen_incarnation);
+  void answer_news_about_self(TimePoint now, uint64_t incarnation);
   void set_status(uint32_t slot, MemberStatus status, TimePoint now);
   uint32_t add_member(const NodeId& id, MemberStatus status, uint64_t incarnation, NodeMeta meta,
                       TimePoint now);

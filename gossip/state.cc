@@ -76,8 +76,7 @@ void Gossip::Impl::handle_alive(TimePoint now, uint64_t incarnation, const NodeI
     const MemberRecord& me = table_.at(self_slot_);
     // Someone believes in a newer (or different) version of us: an earlier
     // life, or a conflicting node. Ours must win.
-    if (incarnation > me.incarnation ||
-        (incarnation == me.incarnation && meta.get() != *me.meta)) {
+    if (incarnation > me.incarnation || (incarnation == me.incarnation && meta.get() != *me.meta)) {
       refute(now, incarnation);
     }
     return;
@@ -127,17 +126,20 @@ void Gossip::Impl::handle_alive(TimePoint now, uint64_t incarnation, const NodeI
   if (!(was_restored && (via == Via::kPushPull || via == Via::kJoinReply))) queue_member(slot);
 }
 
-void Gossip::Impl::handle_suspect(TimePoint now, const codec::Suspect& m, Via via) {
-  (void)via;
-  if (m.id == self_id_) {
-    if (leaving_) return;
-    if (m.incarnation < table_.at(self_slot_).incarnation) {  // already refuted
-      note_stale_news_about_us();
-      return;
-    }
-    refute(now, m.incarnation);
+// Someone says we are suspect, dead or gone: refute with a higher
+// incarnation, unless we are leaving or already refuted that news.
+void Gossip::Impl::answer_news_about_self(TimePoint now, uint64_t incarnation) {
+  if (leaving_) return;
+  if (incarnation < table_.at(self_slot_).incarnation) {
+    note_stale_news_about_us();
     return;
   }
+  refute(now, incarnation);
+}
+
+void Gossip::Impl::handle_suspect(TimePoint now, const codec::Suspect& m, Via via) {
+  (void)via;
+  if (m.id == self_id_) return answer_news_about_self(now, m.incarnation);
   const uint32_t slot = table_.find(m.id);
   if (slot == MemberTable::kNone) return;
   MemberRecord& r = table_.at(slot);
@@ -165,15 +167,7 @@ void Gossip::Impl::handle_suspect(TimePoint now, const codec::Suspect& m, Via vi
 
 void Gossip::Impl::handle_dead(TimePoint now, const codec::Dead& m, Via via) {
   (void)via;
-  if (m.id == self_id_) {
-    if (leaving_) return;
-    if (m.incarnation < table_.at(self_slot_).incarnation) {
-      note_stale_news_about_us();
-      return;
-    }
-    refute(now, m.incarnation);
-    return;
-  }
+  if (m.id == self_id_) return answer_news_about_self(now, m.incarnation);
   const uint32_t slot = table_.find(m.id);
   if (slot == MemberTable::kNone) return;
   MemberRecord& r = table_.at(slot);
@@ -191,15 +185,7 @@ void Gossip::Impl::handle_dead(TimePoint now, const codec::Dead& m, Via via) {
 
 void Gossip::Impl::handle_left(TimePoint now, const codec::Left& m, Via via) {
   (void)via;
-  if (m.id == self_id_) {
-    if (leaving_) return;
-    if (m.incarnation < table_.at(self_slot_).incarnation) {
-      note_stale_news_about_us();
-      return;
-    }
-    refute(now, m.incarnation);
-    return;
-  }
+  if (m.id == self_id_) return answer_news_about_self(now, m.incarnation);
   const uint32_t slot = table_.find(m.id);
   if (slot == MemberTable::kNone) return;
   MemberRecord& r = table_.at(slot);
