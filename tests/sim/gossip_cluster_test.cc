@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tests/sim/gossip_harness.h"
+#include "tests/sim/gossip_test_util.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace shoal::sim::gossip_sim {
@@ -17,24 +18,6 @@ using std::chrono::seconds;
 
 // Scaled down under the sanitizers (see kSanitized).
 constexpr uint32_t kBigCluster = kSanitized ? 250 : 1000;
-
-// Runs in steps of one second until `done` holds or `limit` passes.
-template <class F>
-bool run_until(GossipHarness& h, Duration limit, F&& done) {
-  const TimePoint end = h.sim().now() + limit;
-  while (h.sim().now() < end) {
-    EXPECT_TRUE(h.sim().run_for(seconds(1)).is_ok());
-    if (done()) return true;
-  }
-  return done();
-}
-
-bool everyone_converged(const GossipHarness& h) {
-  for (NodeIndex i = 0; i < h.nodes(); ++i) {
-    if (!h.converged_at(i)) return false;
-  }
-  return true;
-}
 
 TEST(GossipSim, ThousandNodesConvergeAfterJoining) {
   for (uint64_t seed : sim_seeds(1)) {
@@ -46,7 +29,8 @@ TEST(GossipSim, ThousandNodesConvergeAfterJoining) {
     GossipHarness h(cfg);
     ASSERT_TRUE(run_until(h, seconds(90), [&] { return everyone_converged(h); }));
     std::vector<double> t;
-    for (NodeIndex i = 0; i < cfg.nodes; ++i) t.push_back(to_seconds(*h.converged_at(i) - h.join_at(i)));
+    for (NodeIndex i = 0; i < cfg.nodes; ++i)
+      t.push_back(to_seconds(*h.converged_at(i) - h.join_at(i)));
     std::sort(t.begin(), t.end());
     // A join storm is bandwidth-bound (1,000 new members x 16 retransmits
     // through 3 packets per 200 ms per node); the early push-pull after the

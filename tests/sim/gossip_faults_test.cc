@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "tests/sim/gossip_harness.h"
+#include "tests/sim/gossip_test_util.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace shoal::sim::gossip_sim {
@@ -13,23 +14,6 @@ namespace {
 
 using std::chrono::minutes;
 using std::chrono::seconds;
-
-template <class F>
-bool run_until(GossipHarness& h, Duration limit, F&& done) {
-  const TimePoint end = h.sim().now() + limit;
-  while (h.sim().now() < end) {
-    EXPECT_TRUE(h.sim().run_for(seconds(1)).is_ok());
-    if (done()) return true;
-  }
-  return done();
-}
-
-bool everyone_converged(const GossipHarness& h) {
-  for (NodeIndex i = 0; i < h.nodes(); ++i) {
-    if (!h.converged_at(i)) return false;
-  }
-  return true;
-}
 
 // The slow node handles every packet it receives up to 1 s late (in order),
 // about ten times what a probe round trip is given: it misses its own probe
