@@ -13,6 +13,7 @@
 
 #include "node/raft_host.h"
 #include "raft/fault_fs.h"
+#include "tests/unit/temp_dir.h"
 
 namespace shoal::node {
 namespace {
@@ -61,17 +62,9 @@ struct Recorder : StateMachine {
   int restores = 0;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/shoal-raft-host-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+// One directory per test (tests/unit/temp_dir.h).
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("shoal-raft-host") {}
 };
 
 RaftHostOptions one_node(const std::string& dir) {

@@ -29,6 +29,7 @@
 
 #include "node/raft_rpc.h"
 #include "raft/codec.h"
+#include "tests/unit/temp_dir.h"
 
 namespace shoal::node {
 namespace {
@@ -50,17 +51,9 @@ tcp::endpoint endpoint(int block, int i) {
   return {asio::ip::make_address(ip(block, i)), port(block, i)};
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/shoal-raft-rpc-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+// One directory per test (tests/unit/temp_dir.h).
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("shoal-raft-rpc") {}
 };
 
 // Records applied commands; lets the test wait for a count.

@@ -20,6 +20,7 @@
 #include "raft/fault_fs.h"
 #include "raft/log_store.h"
 #include "raft/rocksdb_log_store.h"
+#include "tests/unit/temp_dir.h"
 
 namespace shoal::raft {
 namespace {
@@ -54,24 +55,9 @@ Snapshot make_snapshot(uint64_t index, uint64_t term) {
   return s;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/shoal-raft-store-XXXXXX";
-    char* p = ::mkdtemp(tmpl.data());
-    if (p == nullptr) std::abort();
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+// One directory per test (tests/unit/temp_dir.h).
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("shoal-raft-store") {}
 };
 
 // The log holds exactly `want` from first_index() on (and nothing after).
