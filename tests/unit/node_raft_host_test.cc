@@ -92,13 +92,32 @@ Status propose_sync(RaftHost& h, const std::string& cmd) {
   return result.value_or(Status::unavailable("no answer within 20 s"));
 }
 
-// Waits (on the host's own role callback) until it leads.
-void wait_leader(RaftHostOptions& o, std::mutex& mu, std::condition_variable& cv, bool& leader) {
-  o.on_role_change = [&](bool is_leader, uint64_t, const raft::NodeId&) {
-    std::lock_guard lk(mu);
-    leader = is_leader;
-    cv.notify_all();
+// Opens and starts a one-node host and waits until it leads; nullptr (with
+// a test failure) if it does not within 20 s.
+std::unique_ptr<RaftHost> start_leader(RaftHostOptions o, Transport& net, StateMachine& sm) {
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool leader = false;
   };
+  auto w = std::make_shared<Wait>();
+  o.on_role_change = [w](bool is_leader, uint64_t, const raft::NodeId&) {
+    std::lock_guard lk(w->mu);
+    w->leader = is_leader;
+    w->cv.notify_all();
+  };
+  auto host = RaftHost::open(o, net, sm);
+  if (!host.is_ok()) {
+    ADD_FAILURE() << host.status().to_string();
+    return nullptr;
+  }
+  (*host)->start();
+  std::unique_lock lk(w->mu);
+  if (!w->cv.wait_for(lk, std::chrono::seconds(20), [&] { return w->leader; })) {
+    ADD_FAILURE() << "no leadership within 20 s";
+    return nullptr;
+  }
+  return std::move(*host);
 }
 
 TEST(RaftHost, AppliesProposalsAndReplaysThemAfterARestart) {
@@ -106,20 +125,10 @@ TEST(RaftHost, AppliesProposalsAndReplaysThemAfterARestart) {
   NoNetwork net;
   {
     Recorder sm;
-    RaftHostOptions o = one_node(dir.path());
-    std::mutex mu;
-    std::condition_variable cv;
-    bool leader = false;
-    wait_leader(o, mu, cv, leader);
-    auto host = RaftHost::open(o, net, sm);
-    ASSERT_TRUE(host.is_ok()) << host.status().to_string();
-    (*host)->start();
-    {
-      std::unique_lock lk(mu);
-      ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(20), [&] { return leader; }));
-    }
+    auto host = start_leader(one_node(dir.path()), net, sm);
+    ASSERT_NE(host, nullptr);
     for (int i = 0; i < 20; ++i) {
-      ASSERT_TRUE(propose_sync(**host, "cmd" + std::to_string(i)).is_ok());
+      ASSERT_TRUE(propose_sync(*host, "cmd" + std::to_string(i)).is_ok());
     }
     ASSERT_EQ(sm.cmds.size(), 20u);
   }
@@ -144,21 +153,12 @@ TEST(RaftHost, CompactsTheLogAndRestartsFromTheSnapshot) {
     RaftHostOptions o = one_node(dir.path());
     o.compact_every = 10;
     o.compact_keep = 3;
-    std::mutex mu;
-    std::condition_variable cv;
-    bool leader = false;
-    wait_leader(o, mu, cv, leader);
-    auto host = RaftHost::open(o, net, sm);
-    ASSERT_TRUE(host.is_ok()) << host.status().to_string();
-    (*host)->start();
-    {
-      std::unique_lock lk(mu);
-      ASSERT_TRUE(cv.wait_for(lk, std::chrono::seconds(20), [&] { return leader; }));
-    }
+    auto host = start_leader(o, net, sm);
+    ASSERT_NE(host, nullptr);
     for (int i = 0; i < 45; ++i) {
-      ASSERT_TRUE(propose_sync(**host, "c" + std::to_string(i)).is_ok());
+      ASSERT_TRUE(propose_sync(*host, "c" + std::to_string(i)).is_ok());
     }
-    EXPECT_GE((*host)->stats().compactions.load(), 4u);
+    EXPECT_GE(host->stats().compactions.load(), 4u);
     EXPECT_GE(sm.snapshots, 4);
   }
   {
@@ -189,21 +189,12 @@ TEST(RaftHostDeathTest, AFailedFsyncStopsTheProcess) {
         auto fs = std::make_shared<raft::FaultFs>();
         RaftHostOptions o = one_node(dir.path());
         o.store.env = raft::FaultFs::make_env(fs);
-        std::mutex mu;
-        std::condition_variable cv;
-        bool leader = false;
-        wait_leader(o, mu, cv, leader);
-        auto host = RaftHost::open(o, net, sm);
-        if (!host.is_ok()) std::exit(3);
-        (*host)->start();
-        {
-          std::unique_lock lk(mu);
-          if (!cv.wait_for(lk, std::chrono::seconds(20), [&] { return leader; })) std::exit(4);
-        }
+        auto host = start_leader(o, net, sm);
+        if (host == nullptr) std::exit(3);
         fs->set_fail_syncs(true);
         // The host must abort in the synced save of this proposal, before
         // anything is acknowledged; returning from here is the failure.
-        (void)propose_sync(**host, "lost");
+        (void)propose_sync(*host, "lost");
         std::exit(0);
       },
       ::testing::KilledBySignal(SIGABRT), "");
