@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <limits>
 #include <span>
 #include <utility>
 
@@ -119,6 +120,9 @@ void RaftHost::shutdown_on_loop() {
   const Status gone = Status::unavailable("raft host: stopped");
   for (Proposal& p : left.proposals) p.done(gone, Index());
   for (ReadCallback& r : left.reads) r(gone);
+  for (ConfProposal& c : left.conf_changes) c.done(gone, Index());
+  for (Transfer& t : left.transfers) t.done(gone);
+  for (Query& q : left.queries) q(/*stopped=*/true);
   fail_proposals("raft host: stopped");
   auto reads = std::move(reads_);
   reads_.clear();
@@ -167,6 +171,90 @@ void RaftHost::read(ReadCallback done) {
   done(Status::unavailable("raft host: stopped"));
 }
 
+void RaftHost::propose_conf_change(raft::ConfChange cc, ProposeCallback done) {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_) {
+      inbox_.conf_changes.push_back(ConfProposal{cc, std::move(done)});
+      if (!scheduled_) schedule_locked();
+      return;
+    }
+  }
+  done(Status::unavailable("raft host: stopped"), Index());
+}
+
+void RaftHost::transfer_leader(raft::NodeId to, StatusCallback done) {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_) {
+      inbox_.transfers.push_back(Transfer{to, std::move(done)});
+      if (!scheduled_) schedule_locked();
+      return;
+    }
+  }
+  done(Status::unavailable("raft host: stopped"));
+}
+
+void RaftHost::enqueue_query(Query q) {
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_) {
+      inbox_.queries.push_back(std::move(q));
+      if (!scheduled_) schedule_locked();
+      return;
+    }
+  }
+  q(/*stopped=*/true);
+}
+
+void RaftHost::status(std::function<void(RaftStatus)> done) {
+  enqueue_query([this, done = std::move(done)](bool stopped) {
+    if (!stopped) {
+      done(make_status());
+      return;
+    }
+    // Possibly off the loop thread: only what is safe to read anywhere.
+    RaftStatus st;
+    st.id = id_;
+    st.term = term_.load(std::memory_order_relaxed);
+    st.applied = applied_index_.load(std::memory_order_relaxed);
+    done(std::move(st));
+  });
+}
+
+void RaftHost::read_committed(uint64_t after, size_t max_bytes,
+                              std::function<void(Result<LogFollowBatch>)> done) {
+  enqueue_query([this, after, max_bytes, done = std::move(done)](bool stopped) {
+    if (stopped) {
+      done(Status::unavailable("raft host: stopped"));
+      return;
+    }
+    done(make_follow_batch(after, max_bytes));
+  });
+}
+
+void RaftHost::Mailbox::take_clients(Mailbox& o) {
+  for (Proposal& p : o.proposals) proposals.push_back(std::move(p));
+  for (ReadCallback& r : o.reads) reads.push_back(std::move(r));
+  for (ConfProposal& c : o.conf_changes) conf_changes.push_back(std::move(c));
+  for (Transfer& t : o.transfers) transfers.push_back(std::move(t));
+  for (Query& q : o.queries) queries.push_back(std::move(q));
+  o.proposals.clear();
+  o.reads.clear();
+  o.conf_changes.clear();
+  o.transfers.clear();
+  o.queries.clear();
+}
+
+void RaftHost::Mailbox::clear() {
+  messages.clear();
+  proposals.clear();
+  reads.clear();
+  conf_changes.clear();
+  transfers.clear();
+  queries.clear();
+}
+
 // ---- the loop ----
 
 void RaftHost::run_pass() {
@@ -177,7 +265,7 @@ void RaftHost::run_pass() {
     std::swap(inbox_, batch_);
   }
   step_messages(batch_.messages);
-  if (!batch_.proposals.empty() || !batch_.reads.empty()) {
+  if (batch_.has_client_work()) {
     if (raft_->commit() > raft_->applied()) {
       // The messages alone committed entries: apply them now rather than
       // after an fsync of the queued proposals (see raft_host.h). The
@@ -190,15 +278,14 @@ void RaftHost::run_pass() {
         std::swap(more, inbox_);
       }
       step_messages(more.messages);
-      for (Proposal& p : more.proposals) batch_.proposals.push_back(std::move(p));
-      for (ReadCallback& r : more.reads) batch_.reads.push_back(std::move(r));
+      batch_.take_clients(more);
     }
     feed_clients(batch_);
   }
   if (raft_->has_ready()) handle_ready();
-  batch_.messages.clear();
-  batch_.proposals.clear();
-  batch_.reads.clear();
+  // Queries last: after advance(), so they see this pass's state.
+  for (Query& q : batch_.queries) q(/*stopped=*/false);
+  batch_.clear();
 
   std::lock_guard lk(mu_);
   if (!stopping_ && !scheduled_ && (!inbox_.empty() || raft_->has_ready())) schedule_locked();
@@ -206,7 +293,9 @@ void RaftHost::run_pass() {
 
 void RaftHost::step_messages(std::vector<Message>& messages) {
   stats_.messages_in.fetch_add(messages.size(), std::memory_order_relaxed);
+  const auto now = std::chrono::steady_clock::now();
   for (const Message& m : messages) {
+    if (!m.from.is_zero()) last_heard_[m.from] = now;
     // A malformed message changes nothing in the core; a peer's bug is not
     // ours to die of.
     Status st = raft_->step(m);
@@ -225,12 +314,17 @@ void RaftHost::feed_clients(Mailbox& batch) {
       p.done(r.status(), Index());
       continue;
     }
-    const auto [index, term] = *r;
-    if (!proposals_.empty() && proposals_term_ != term) fail_proposals("raft: leadership lost");
-    SHOAL_CHECK(proposals_.empty() || proposals_.back().index < index);
-    proposals_term_ = term;
-    proposals_.push_back(PendingProposal{index, term, std::move(p.done)});
+    track_proposal(r->first, r->second, std::move(p.done));
   }
+  for (ConfProposal& c : batch.conf_changes) {
+    auto r = raft_->propose_conf_change(c.cc);
+    if (!r) {
+      c.done(r.status(), Index());
+      continue;
+    }
+    track_proposal(r->first, r->second, std::move(c.done));
+  }
+  for (Transfer& t : batch.transfers) t.done(raft_->transfer_leader(t.to));
   for (ReadCallback& done : batch.reads) {
     const uint64_t ctx = ++next_read_;
     Status st = raft_->read_index(ctx);
@@ -240,6 +334,90 @@ void RaftHost::feed_clients(Mailbox& batch) {
     }
     reads_.emplace(ctx, std::move(done));
   }
+}
+
+void RaftHost::track_proposal(Index index, Term term, ProposeCallback done) {
+  if (!proposals_.empty() && proposals_term_ != term) fail_proposals("raft: leadership lost");
+  SHOAL_CHECK(proposals_.empty() || proposals_.back().index < index);
+  proposals_term_ = term;
+  proposals_.push_back(PendingProposal{index, term, std::move(done)});
+}
+
+RaftStatus RaftHost::make_status() const {
+  RaftStatus st;
+  st.id = id_;
+  st.leader = raft_->leader();
+  st.role = raft_->role();
+  st.term = raft_->term().value();
+  st.commit = raft_->commit().value();
+  st.applied = applied_.value();
+  st.first_index = raft_->first_index().value();
+  st.last_index = raft_->last_index().value();
+  st.conf = raft_->conf();
+  st.conf_change_pending = raft_->last_conf_index() > applied_;
+  if (st.role != raft::Role::kLeader) return st;
+  const auto progress = raft_->progress();
+  const auto now = std::chrono::steady_clock::now();
+  auto add = [&](const raft::NodeId& id, bool learner) {
+    if (id == id_) return;
+    RaftPeerStatus p;
+    p.id = id;
+    p.learner = learner;
+    if (auto it = progress.find(id); it != progress.end()) {
+      p.match = it->second.match.value();
+      p.next = it->second.next.value();
+    }
+    auto h = last_heard_.find(id);
+    p.since_heard = h == last_heard_.end()
+                        ? std::chrono::nanoseconds::max()
+                        : std::chrono::duration_cast<std::chrono::nanoseconds>(now - h->second);
+    st.peers.push_back(p);
+  };
+  for (const raft::NodeId& v : st.conf.voters) add(v, false);
+  for (const raft::NodeId& l : st.conf.learners) add(l, true);
+  std::sort(st.peers.begin(), st.peers.end(),
+            [](const RaftPeerStatus& a, const RaftPeerStatus& b) { return a.id < b.id; });
+  return st;
+}
+
+Result<LogFollowBatch> RaftHost::make_follow_batch(uint64_t after, size_t max_bytes) const {
+  // At most this many entries per batch, bounding the work done on the loop.
+  constexpr uint64_t kMaxEntries = 4096;
+  LogFollowBatch batch;
+  batch.commit = raft_->commit().value();
+  Index from(after);  // the last index the caller has
+  if (from + 1 < store_->first_index()) {
+    auto snap = store_->snapshot();
+    if (!snap) return snap.status();
+    if (snap->empty() || snap->meta.index + 1 < store_->first_index()) {
+      return Status::internal("raft host: the log is compacted but no snapshot covers it");
+    }
+    from = snap->meta.index;
+    batch.snapshot = std::move(*snap);
+  }
+  // Only what is committed and stored: a follower's core may hold entries
+  // not yet saved (and a commit index covering them).
+  const Index last = std::min(raft_->commit(), store_->last_index());
+  if (from >= last) return batch;
+  const Index hi = std::min(last, from + kMaxEntries) + 1;
+  // The store counts size_bytes() (data plus a fixed cost) against its
+  // limit; give it room for the fixed cost and trim by data bytes below.
+  const uint64_t count = (hi - 1).value() - from.value();
+  constexpr size_t kNoLimit = std::numeric_limits<size_t>::max();
+  const size_t room = max_bytes > kNoLimit - count * 64 ? kNoLimit : max_bytes + count * 64;
+  auto ents = store_->entries(from + 1, hi, room);
+  if (!ents) return ents.status();
+  size_t bytes = 0;
+  for (Entry& e : *ents) {
+    // A stored entry the core's log disagrees with is about to be
+    // overwritten (the core's entry at a committed index is the committed
+    // one): stop before it.
+    if (raft_->term_at(e.index) != e.term) break;
+    if (!batch.entries.empty() && bytes + e.data.size() > max_bytes) break;
+    bytes += e.data.size();
+    batch.entries.push_back(std::move(e));
+  }
+  return batch;
 }
 
 void RaftHost::handle_ready() {

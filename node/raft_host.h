@@ -5,21 +5,24 @@
 //
 // Threading. Everything that touches the core runs on one strand of
 // execution: the host's own io_context thread (the default), or a caller's
-// io_context that is run by one thread. deliver(), propose() and read() are
-// thread-safe: they append to a mailbox under a mutex and post the loop.
-// Callbacks (proposal and read completions) and Transport::send() /
+// io_context that is run by one thread. deliver(), propose(), read(),
+// propose_conf_change(), transfer_leader(), status() and read_committed()
+// are thread-safe: they append to a mailbox under a mutex and post the
+// loop. Callbacks (their completions) and Transport::send() /
 // StateMachine::apply() run on the loop thread; they must not block, and may
-// call deliver(), propose() and read() (which only enqueue).
+// call any of those entry points (which only enqueue).
 //
 // The loop, one pass per posted run (the contract of raft.h, exactly):
 //
 //   1. drain the mailbox: step every inbound message, then feed every
-//      proposal and read queued since the last Ready to the core;
+//      proposal, read, conf change and transfer queued since the last
+//      Ready to the core;
 //   2. take ONE Ready: send its early messages (a leader's appends, which
 //      overlap its own fsync with its followers'), persist it (one RocksDB
 //      WriteBatch, synced when must_sync), then send its other messages,
 //      then apply its committed entries and answer reads, then advance();
-//   3. if the mailbox or the core has more, post the next pass (a posted
+//   3. answer the queries (status(), read_committed()) of the pass;
+//   4. if the mailbox or the core has more, post the next pass (a posted
 //      pass, not a loop, so the tick timer is never starved).
 //
 // Group commit is the point of step 1: every proposal that arrived while the
@@ -38,7 +41,17 @@
 // StateMachine::snapshot() at the applied index, stores it with the
 // configuration in force there, and drops the log up to `compact_keep`
 // entries behind it (kept for slow followers; older ones get the snapshot).
-// Not done here yet: membership changes and leader transfer.
+//
+// Membership and leadership (leader only): propose_conf_change() feeds one
+// ConfChange to the core with the proposals of the same pass and answers
+// through the same queue (ok once its entry is applied here);
+// transfer_leader() starts a transfer and answers at once. status() and
+// read_committed() are queries: queued like the rest, they run on the loop
+// at the end of a pass, after advance(), so they see a settled core and
+// never fall between take_ready() and advance(). read_committed() serves
+// observers outside the configuration from the stored log, never beyond the
+// commit index and never an entry the core's log disagrees with (a
+// follower's stored suffix about to be overwritten).
 #pragma once
 
 #include <atomic>
@@ -130,6 +143,41 @@ struct RaftHostStats {
   std::atomic<uint64_t> compactions{0};  // snapshots taken for log compaction
 };
 
+// One member as the leader sees it (RaftHost::status()).
+struct RaftPeerStatus {
+  raft::NodeId id;
+  bool learner = false;
+  uint64_t match = 0;
+  uint64_t next = 0;
+  // Since this host last received any message from it; max() if never.
+  std::chrono::nanoseconds since_heard{0};
+};
+
+// A consistent snapshot of the core (RaftHost::status()).
+struct RaftStatus {
+  raft::NodeId id, leader;
+  raft::Role role = raft::Role::kFollower;
+  uint64_t term = 0, commit = 0, applied = 0, first_index = 0, last_index = 0;
+  // The configuration in force: the latest appended, as the core tracks it.
+  raft::ConfState conf;
+  // A configuration entry is in the log but not yet applied here (on a
+  // leader: the change it proposed is in flight; a new one is refused).
+  bool conf_change_pending = false;
+  // Leader only: every member of `conf` except this node, by id.
+  std::vector<RaftPeerStatus> peers;
+};
+
+// What RaftHost::read_committed() returns to an observer following the log.
+struct LogFollowBatch {
+  uint64_t commit = 0;  // this host's commit index
+  // Set when `after` is older than the log keeps (after < first_index - 1):
+  // the stored snapshot; the entries then follow it.
+  std::optional<raft::Snapshot> snapshot;
+  // Committed entries with index > after (or > the snapshot's index), in
+  // order: total data bytes <= max_bytes, but at least one if there is any.
+  std::vector<raft::Entry> entries;
+};
+
 class RaftHost {
  public:
   // Completion of a proposal: ok with its index once applied here;
@@ -142,6 +190,7 @@ class RaftHost {
   // applied everything committed when the read started; kUnavailable when
   // leadership was lost or the host stopped.
   using ReadCallback = std::function<void(Status)>;
+  using StatusCallback = std::function<void(Status)>;
 
   // Opens (creating) the log in options.data_dir, bootstraps it if empty and
   // options.bootstrap is set, restores `sm` from the stored snapshot and
@@ -170,6 +219,28 @@ class RaftHost {
   void propose(std::vector<uint8_t> data, ProposeCallback done);
   // A linearizable read (ReadIndex); on a follower it is forwarded.
   void read(ReadCallback done);
+  // Leader only: proposes one membership change (Raft::propose_conf_change).
+  // done(ok, index) once its entry is applied here, with the outcomes of
+  // propose(); kUnavailable when refused (not the leader, a transfer
+  // running, an earlier change not committed, no entry of this leader's
+  // term committed yet), kInvalidArgument when it does not apply to the
+  // configuration (adding a member twice, promoting a non-learner, ...).
+  void propose_conf_change(raft::ConfChange cc, ProposeCallback done);
+  // Leader only: starts handing leadership to the voter `to`
+  // (Raft::transfer_leader). done(ok) once started (not once finished:
+  // watch on_role_change); kUnavailable when not the leader or stopped,
+  // kInvalidArgument when `to` is not a voter.
+  void transfer_leader(raft::NodeId to, StatusCallback done);
+  // A consistent snapshot of the core, taken on the loop thread; done runs
+  // there. After stop(): only id, term and applied are filled in.
+  void status(std::function<void(RaftStatus)> done);
+  // For observers outside the configuration that follow the committed log:
+  // reads the stored log after index `after` (never beyond the commit
+  // index) on the loop thread; done(batch) runs there, or done(error):
+  // kUnavailable when stopped, a storage error otherwise. At most 4096
+  // entries per batch.
+  void read_committed(uint64_t after, size_t max_bytes,
+                      std::function<void(Result<LogFollowBatch>)> done);
 
   // ---- introspection (thread-safe snapshots, updated after every Ready) ----
   const raft::NodeId& id() const { return id_; }
@@ -183,11 +254,32 @@ class RaftHost {
     std::vector<uint8_t> data;
     ProposeCallback done;
   };
+  struct ConfProposal {
+    raft::ConfChange cc;
+    ProposeCallback done;
+  };
+  struct Transfer {
+    raft::NodeId to;
+    StatusCallback done;
+  };
+  // A status() or read_committed(): run on the loop outside any Ready;
+  // `stopped` when the host is shutting down.
+  using Query = std::function<void(bool stopped)>;
   struct Mailbox {
     std::vector<raft::Message> messages;
     std::vector<Proposal> proposals;
     std::vector<ReadCallback> reads;
-    bool empty() const { return messages.empty() && proposals.empty() && reads.empty(); }
+    std::vector<ConfProposal> conf_changes;
+    std::vector<Transfer> transfers;
+    std::vector<Query> queries;
+    // Work for the core other than messages.
+    bool has_client_work() const {
+      return !proposals.empty() || !reads.empty() || !conf_changes.empty() || !transfers.empty();
+    }
+    bool empty() const { return messages.empty() && !has_client_work() && queries.empty(); }
+    // Moves everything but the messages of `o` to the end of this one.
+    void take_clients(Mailbox& o);
+    void clear();
   };
   struct PendingProposal {
     raft::Index index;
@@ -202,6 +294,11 @@ class RaftHost {
   void run_pass();
   void step_messages(std::vector<raft::Message>& messages);
   void feed_clients(Mailbox& batch);
+  // Adds a query to the mailbox, or answers it as stopped.
+  void enqueue_query(Query q);
+  RaftStatus make_status() const;
+  Result<LogFollowBatch> make_follow_batch(uint64_t after, size_t max_bytes) const;
+  void track_proposal(raft::Index index, raft::Term term, ProposeCallback done);
   void handle_ready();
   void apply_entry(const raft::Entry& e);
   void maybe_compact();
@@ -245,6 +342,8 @@ class RaftHost {
   uint64_t next_read_ = 0;
   std::unordered_map<uint64_t, ReadCallback> reads_;  // by context, awaiting a ReadState
   std::multimap<uint64_t, ReadCallback> waiting_;     // by read index, awaiting apply
+  // When a message from each peer last arrived (status()'s since_heard).
+  std::unordered_map<raft::NodeId, std::chrono::steady_clock::time_point> last_heard_;
 
   // Cross-thread snapshots.
   std::atomic<bool> is_leader_{false};

@@ -166,6 +166,11 @@ class Raft {
   Term term_at(Index i) const { return log_.term_or_zero(i); }
   Index first_index() const { return log_.first_index(); }
   const ConfState& conf() const { return conf_; }
+  // The index of the latest configuration entry in the log; zero when the
+  // configuration in force comes from the snapshot.
+  Index last_conf_index() const {
+    return conf_entries_.empty() ? Index() : conf_entries_.back().first;
+  }
   // Leader only: the progress of each member (empty otherwise).
   std::map<NodeId, Progress> progress() const;
   bool transferring() const;

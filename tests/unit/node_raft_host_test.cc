@@ -1,13 +1,17 @@
 // RaftHost (node/raft_host.h) on one node with a real RocksDB log: proposals
 // are applied and survive a restart (the log is replayed into a fresh state
 // machine), and a failing fsync stops the process (fail-stop) instead of
-// acknowledging what the disk may have lost.
+// acknowledging what the disk may have lost. On two nodes wired in memory:
+// membership changes, leader transfer and status(); and read_committed()
+// for observers that follow the log.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <condition_variable>
 #include <csignal>
 #include <filesystem>
+#include <future>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -27,11 +31,21 @@ struct Recorder : StateMachine {
   void apply(const raft::Entry& e) override {
     std::lock_guard lk(mu);
     if (e.type == raft::EntryType::kNormal) cmds.emplace_back(e.data.begin(), e.data.end());
+    last_applied = e.index.value();
     cv.notify_all();
   }
   bool wait_for(size_t n) {
     std::unique_lock lk(mu);
     return cv.wait_for(lk, std::chrono::seconds(20), [&] { return cmds.size() >= n; });
+  }
+  // Waits until the entry at `index` is applied.
+  bool wait_applied(uint64_t index) {
+    std::unique_lock lk(mu);
+    return cv.wait_for(lk, std::chrono::seconds(20), [&] { return last_applied >= index; });
+  }
+  std::vector<std::string> commands() {
+    std::lock_guard lk(mu);
+    return cmds;
   }
   // The image: the commands, one per line (test commands have no newline).
   std::vector<uint8_t> snapshot() override {
@@ -58,6 +72,7 @@ struct Recorder : StateMachine {
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::string> cmds;
+  uint64_t last_applied = 0;
   int snapshots = 0;
   int restores = 0;
 };
@@ -120,6 +135,139 @@ std::unique_ptr<RaftHost> start_leader(RaftHostOptions o, Transport& net, StateM
   return std::move(*host);
 }
 
+// Waits up to 20 s for the one answer of an asynchronous call: `start`
+// receives the callback to hand to the host. nullopt if none came.
+template <typename T, typename Start>
+std::optional<T> await(Start start) {
+  auto p = std::make_shared<std::promise<T>>();
+  std::future<T> f = p->get_future();
+  start([p](T v) { p->set_value(std::move(v)); });
+  if (f.wait_for(std::chrono::seconds(20)) != std::future_status::ready) return std::nullopt;
+  return f.get();
+}
+
+using Proposed = std::pair<Status, raft::Index>;
+
+Proposed conf_change_sync(RaftHost& h, raft::ConfChange::Kind kind, const raft::NodeId& node) {
+  auto r = await<Proposed>([&](auto done) {
+    h.propose_conf_change(raft::ConfChange{kind, node}, [done](Status st, raft::Index i) {
+      done(Proposed{st, i});
+    });
+  });
+  return r.value_or(Proposed{Status::unavailable("no answer within 20 s"), raft::Index()});
+}
+
+Proposed propose_at(RaftHost& h, const std::string& cmd) {
+  auto r = await<Proposed>([&](auto done) {
+    h.propose(std::vector<uint8_t>(cmd.begin(), cmd.end()), [done](Status st, raft::Index i) {
+      done(Proposed{st, i});
+    });
+  });
+  return r.value_or(Proposed{Status::unavailable("no answer within 20 s"), raft::Index()});
+}
+
+std::optional<RaftStatus> status_sync(RaftHost& h) {
+  return await<RaftStatus>([&](auto done) { h.status(done); });
+}
+
+Result<LogFollowBatch> read_committed_sync(RaftHost& h, uint64_t after, size_t max_bytes) {
+  auto r =
+      await<Result<LogFollowBatch>>([&](auto done) { h.read_committed(after, max_bytes, done); });
+  if (!r) return Status::unavailable("no answer within 20 s");
+  return std::move(*r);
+}
+
+// Hands every message to the addressed host's deliver(), in this process.
+struct LocalNet : Transport {
+  void send(const raft::Message& m) override {
+    std::lock_guard lk(mu);
+    auto it = hosts.find(m.to);
+    if (it != hosts.end()) it->second->deliver(m);
+  }
+  void add(RaftHost& h) {
+    std::lock_guard lk(mu);
+    hosts[h.id()] = &h;
+  }
+  void clear() {
+    std::lock_guard lk(mu);
+    hosts.clear();
+  }
+  std::mutex mu;
+  std::map<raft::NodeId, RaftHost*> hosts;
+};
+
+// Whether a host leads, from its on_role_change; lets a test wait for it.
+struct RoleWatch {
+  void attach(RaftHostOptions& o) {
+    o.on_role_change = [this](bool is_leader, uint64_t, const raft::NodeId&) {
+      std::lock_guard lk(mu);
+      leader = is_leader;
+      cv.notify_all();
+    };
+  }
+  bool wait(bool want) {
+    std::unique_lock lk(mu);
+    return cv.wait_for(lk, std::chrono::seconds(20), [&] { return leader == want; });
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool leader = false;
+};
+
+// Node 1 (bootstrapped alone, so it leads) and node 2 (an empty log, outside
+// the configuration until node 1 adds it), wired through a LocalNet.
+struct TwoNodes {
+  const raft::NodeId id_a = raft::NodeId(0, 1);
+  const raft::NodeId id_b = raft::NodeId(0, 2);
+  TempDir dir_a, dir_b;
+  LocalNet net;
+  Recorder sm_a, sm_b;
+  RoleWatch watch_a, watch_b;
+  std::unique_ptr<RaftHost> a, b;
+
+  // Opens and starts both; true once node 1 leads.
+  bool start() {
+    RaftHostOptions oa = one_node(dir_a.path());
+    watch_a.attach(oa);
+    auto ha = RaftHost::open(oa, net, sm_a);
+    if (!ha.is_ok()) return false;
+    a = std::move(*ha);
+    RaftHostOptions ob = one_node(dir_b.path());
+    ob.raft.id = id_b;
+    ob.bootstrap.reset();
+    ob.rng_seed = 8;
+    watch_b.attach(ob);
+    auto hb = RaftHost::open(ob, net, sm_b);
+    if (!hb.is_ok()) return false;
+    b = std::move(*hb);
+    net.add(*a);
+    net.add(*b);
+    a->start();
+    b->start();
+    return watch_a.wait(true);
+  }
+  // Adds node 2 as a learner; the index of the change, or 0.
+  uint64_t add_learner() {
+    auto [st, idx] = conf_change_sync(*a, raft::ConfChange::Kind::kAddLearner, id_b);
+    EXPECT_TRUE(st.is_ok()) << st.to_string();
+    return st.is_ok() ? idx.value() : 0;
+  }
+  // Adds node 2 as a learner, waits until it applied the change, then
+  // promotes it; the index of the promotion, or 0.
+  uint64_t add_voter() {
+    const uint64_t added = add_learner();
+    if (added == 0 || !sm_b.wait_applied(added)) return 0;
+    auto [st, idx] = conf_change_sync(*a, raft::ConfChange::Kind::kPromoteLearner, id_b);
+    EXPECT_TRUE(st.is_ok()) << st.to_string();
+    return st.is_ok() ? idx.value() : 0;
+  }
+  ~TwoNodes() {
+    net.clear();  // no more deliveries into hosts being destroyed
+    a.reset();
+    b.reset();
+  }
+};
+
 TEST(RaftHost, AppliesProposalsAndReplaysThemAfterARestart) {
   TempDir dir;
   NoNetwork net;
@@ -176,6 +324,188 @@ TEST(RaftHost, CompactsTheLogAndRestartsFromTheSnapshot) {
   (*host)->start();
   ASSERT_TRUE(sm2.wait_for(45));
   for (int i = 0; i < 45; ++i) EXPECT_EQ(sm2.cmds[i], "c" + std::to_string(i));
+}
+
+// Membership: the leader adds an empty node as a learner, which catches up
+// through the log; promoted, it counts as a voter, and status() shows it.
+TEST(RaftHost, AddsALearnerThatCatchesUpThenPromotesIt) {
+  TwoNodes c;
+  ASSERT_TRUE(c.start());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(propose_sync(*c.a, "x" + std::to_string(i)).is_ok());
+  const uint64_t added = c.add_learner();
+  ASSERT_NE(added, 0u);
+  // The learner replicates and applies everything up to its own addition.
+  ASSERT_TRUE(c.sm_b.wait_applied(added));
+  const std::vector<std::string> want = {"x0", "x1", "x2", "x3", "x4"};
+  EXPECT_EQ(c.sm_b.commands(), want);
+  {
+    auto st = status_sync(*c.a);
+    ASSERT_TRUE(st.has_value());
+    EXPECT_EQ(st->conf.voters, std::vector<raft::NodeId>{c.id_a});
+    EXPECT_EQ(st->conf.learners, std::vector<raft::NodeId>{c.id_b});
+    ASSERT_EQ(st->peers.size(), 1u);
+    EXPECT_TRUE(st->peers[0].learner);
+  }
+  // Nonsense: it is already a member.
+  EXPECT_EQ(conf_change_sync(*c.a, raft::ConfChange::Kind::kAddLearner, c.id_b).first.code(),
+            StatusCode::kInvalidArgument);
+
+  auto [pst, promoted] = conf_change_sync(*c.a, raft::ConfChange::Kind::kPromoteLearner, c.id_b);
+  ASSERT_TRUE(pst.is_ok()) << pst.to_string();
+  EXPECT_GT(promoted.value(), added);
+  // With two voters nothing commits without node 2: a proposal applied on
+  // the leader has been stored there.
+  auto [xst, xidx] = propose_at(*c.a, "after");
+  ASSERT_TRUE(xst.is_ok()) << xst.to_string();
+  auto st = status_sync(*c.a);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->role, raft::Role::kLeader);
+  EXPECT_EQ(st->leader, c.id_a);
+  const std::vector<raft::NodeId> voters = {c.id_a, c.id_b};
+  EXPECT_EQ(st->conf.voters, voters);
+  EXPECT_TRUE(st->conf.learners.empty());
+  EXPECT_FALSE(st->conf_change_pending);
+  EXPECT_GE(st->commit, xidx.value());
+  ASSERT_EQ(st->peers.size(), 1u);
+  const RaftPeerStatus& p = st->peers[0];
+  EXPECT_EQ(p.id, c.id_b);
+  EXPECT_FALSE(p.learner);
+  EXPECT_GE(p.match, xidx.value());
+  EXPECT_GT(p.next, p.match);
+  EXPECT_LT(p.since_heard, std::chrono::seconds(10));
+  EXPECT_GE(p.since_heard, std::chrono::nanoseconds(0));
+  ASSERT_TRUE(c.sm_b.wait_applied(xidx.value()));
+  EXPECT_EQ(c.sm_b.commands().back(), "after");
+}
+
+TEST(RaftHost, TransfersLeadershipToTheOtherVoter) {
+  TwoNodes c;
+  ASSERT_TRUE(c.start());
+  ASSERT_NE(c.add_voter(), 0u);
+  auto started = await<Status>([&](auto done) { c.a->transfer_leader(c.id_b, done); });
+  ASSERT_TRUE(started.has_value());
+  ASSERT_TRUE(started->is_ok()) << started->to_string();
+  ASSERT_TRUE(c.watch_b.wait(true)) << "node 2 did not take over within 20 s";
+  ASSERT_TRUE(c.watch_a.wait(false));
+  auto st = status_sync(*c.b);
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->role, raft::Role::kLeader);
+  EXPECT_EQ(st->leader, c.id_b);
+  ASSERT_EQ(st->peers.size(), 1u);
+  EXPECT_EQ(st->peers[0].id, c.id_a);
+  // The new leader serves proposals, which node 1 applies.
+  auto [xst, xidx] = propose_at(*c.b, "from-b");
+  ASSERT_TRUE(xst.is_ok()) << xst.to_string();
+  ASSERT_TRUE(c.sm_a.wait_applied(xidx.value()));
+  EXPECT_EQ(c.sm_a.commands().back(), "from-b");
+  // A transfer to a non-voter is refused.
+  auto bad = await<Status>([&](auto done) { c.b->transfer_leader(raft::NodeId(0, 9), done); });
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(bad->code(), StatusCode::kInvalidArgument);
+}
+
+TEST(RaftHost, AFollowerRefusesMembershipChangesAndTransfers) {
+  TwoNodes c;
+  ASSERT_TRUE(c.start());
+  const uint64_t added = c.add_learner();
+  ASSERT_NE(added, 0u);
+  ASSERT_TRUE(c.sm_b.wait_applied(added));
+  auto [st, idx] = conf_change_sync(*c.b, raft::ConfChange::Kind::kAddLearner, raft::NodeId(0, 3));
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.to_string();
+  auto tr = await<Status>([&](auto done) { c.b->transfer_leader(c.id_a, done); });
+  ASSERT_TRUE(tr.has_value());
+  EXPECT_EQ(tr->code(), StatusCode::kUnavailable);
+  auto bs = status_sync(*c.b);
+  ASSERT_TRUE(bs.has_value());
+  EXPECT_EQ(bs->role, raft::Role::kFollower);
+  EXPECT_EQ(bs->leader, c.id_a);
+  EXPECT_TRUE(bs->peers.empty());
+  EXPECT_GE(bs->applied, added);
+  EXPECT_EQ(bs->conf.learners, std::vector<raft::NodeId>{c.id_b});
+}
+
+// read_committed(): the committed entries after an index, cut at max_bytes
+// (but never empty while there is one).
+TEST(RaftHost, ReadCommittedServesEntriesAfterAnIndex) {
+  TempDir dir;
+  NoNetwork net;
+  Recorder sm;
+  RaftHostOptions o = one_node(dir.path());
+  o.compact_every = 0;
+  auto host = start_leader(o, net, sm);
+  ASSERT_NE(host, nullptr);
+  uint64_t first = 0, last = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto [st, idx] = propose_at(*host, "cmd-" + std::to_string(10 + i));  // 6 bytes each
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    if (first == 0) first = idx.value();
+    last = idx.value();
+  }
+  auto b = read_committed_sync(*host, first - 1, 13);
+  ASSERT_TRUE(b.is_ok()) << b.status().to_string();
+  EXPECT_FALSE(b->snapshot.has_value());
+  EXPECT_EQ(b->commit, last);
+  ASSERT_EQ(b->entries.size(), 2u);
+  EXPECT_EQ(b->entries[0].index.value(), first);
+  EXPECT_EQ(std::string(b->entries[0].data.begin(), b->entries[0].data.end()), "cmd-10");
+  EXPECT_EQ(std::string(b->entries[1].data.begin(), b->entries[1].data.end()), "cmd-11");
+
+  b = read_committed_sync(*host, first + 3, 1);  // smaller than one entry: still one
+  ASSERT_TRUE(b.is_ok());
+  ASSERT_EQ(b->entries.size(), 1u);
+  EXPECT_EQ(b->entries[0].index.value(), first + 4);
+
+  b = read_committed_sync(*host, 0, 1 << 20);  // everything, from the bootstrap entry
+  ASSERT_TRUE(b.is_ok());
+  ASSERT_EQ(b->entries.size(), last);
+  for (size_t i = 0; i < b->entries.size(); ++i) EXPECT_EQ(b->entries[i].index.value(), i + 1);
+  EXPECT_EQ(b->entries[0].type, raft::EntryType::kConfChange);
+
+  b = read_committed_sync(*host, last, 1 << 20);  // nothing newer
+  ASSERT_TRUE(b.is_ok());
+  EXPECT_TRUE(b->entries.empty());
+  EXPECT_EQ(b->commit, last);
+}
+
+// After compaction a follower too far behind gets the stored snapshot, then
+// the entries after it; together they rebuild the state.
+TEST(RaftHost, ReadCommittedServesTheSnapshotAfterCompaction) {
+  TempDir dir;
+  NoNetwork net;
+  Recorder sm;
+  RaftHostOptions o = one_node(dir.path());
+  o.compact_every = 10;
+  o.compact_keep = 3;
+  auto host = start_leader(o, net, sm);
+  ASSERT_NE(host, nullptr);
+  uint64_t last = 0;
+  for (int i = 0; i < 30; ++i) {
+    auto [st, idx] = propose_at(*host, "c" + std::to_string(i));
+    ASSERT_TRUE(st.is_ok()) << st.to_string();
+    last = idx.value();
+  }
+  ASSERT_GE(host->stats().compactions.load(), 2u);
+  auto b = read_committed_sync(*host, 1, 1 << 20);
+  ASSERT_TRUE(b.is_ok()) << b.status().to_string();
+  ASSERT_TRUE(b->snapshot.has_value()) << "index 2 is compacted";
+  const uint64_t snap_index = b->snapshot->meta.index.value();
+  EXPECT_GE(snap_index, 20u);
+  EXPECT_EQ(b->commit, last);
+  ASSERT_FALSE(b->entries.empty());
+  EXPECT_EQ(b->entries.front().index.value(), snap_index + 1);
+  EXPECT_EQ(b->entries.back().index.value(), last);
+  Recorder rebuilt;
+  rebuilt.restore(*b->snapshot);
+  for (const raft::Entry& e : b->entries) rebuilt.apply(e);
+  ASSERT_EQ(rebuilt.cmds.size(), 30u);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(rebuilt.cmds[i], "c" + std::to_string(i));
+
+  // An observer within the kept log gets entries only.
+  b = read_committed_sync(*host, last - 2, 1 << 20);
+  ASSERT_TRUE(b.is_ok());
+  EXPECT_FALSE(b->snapshot.has_value());
+  ASSERT_EQ(b->entries.size(), 2u);
+  EXPECT_EQ(b->entries.front().index.value(), last - 1);
 }
 
 TEST(RaftHostDeathTest, AFailedFsyncStopsTheProcess) {
