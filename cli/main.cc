@@ -3,13 +3,16 @@
 // runs the chosen subcommand.
 #include <CLI/CLI.hpp>
 #include <cctype>
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cli/api_client.h"
 #include "cli/command.h"
 #include "node/version.h"
 
@@ -20,12 +23,51 @@ using shoal::cli::fail;
 using shoal::cli::kExitFailure;
 using shoal::cli::kExitUsage;
 
-// "shoal agent" for a parsed subcommand, "shoal" otherwise.
-std::string command_path(const std::vector<std::unique_ptr<Command>>& commands) {
+// Every subcommand of app, parsed or not.
+std::vector<CLI::App*> subcommands_of(CLI::App& app) {
+  return app.get_subcommands([](CLI::App*) { return true; });
+}
+
+// The parsed chain of subcommands: {agent}, {kv, get}, or empty.
+std::vector<CLI::App*> parsed_chain(const std::vector<std::unique_ptr<Command>>& commands) {
+  std::vector<CLI::App*> chain;
   for (const auto& c : commands) {
-    if (c->app().parsed()) return "shoal " + c->app().get_name();
+    if (!c->app().parsed()) continue;
+    CLI::App* cur = &c->app();
+    while (cur != nullptr) {
+      chain.push_back(cur);
+      CLI::App* next = nullptr;
+      for (CLI::App* sub : subcommands_of(*cur)) {
+        if (sub->parsed()) next = sub;
+      }
+      cur = next;
+    }
+    break;
   }
-  return "shoal";
+  return chain;
+}
+
+// "shoal kv get" for a parsed subcommand chain, "shoal" otherwise.
+std::string command_path(const std::vector<CLI::App*>& chain) {
+  std::string path = "shoal";
+  for (const CLI::App* a : chain) path += " " + a->get_name();
+  return path;
+}
+
+// Adds --token to every subcommand below app that talks to the agent (all
+// but `agent`, `keygen` and the offline `raft recover`); the last value given
+// anywhere ends up in token.
+void add_token_flags(CLI::App& app, std::optional<std::string>& token, bool top_level) {
+  for (CLI::App* sub : subcommands_of(app)) {
+    const std::string& name = sub->get_name();
+    if (top_level && (name == "agent" || name == "keygen")) continue;
+    if (!top_level && name == "recover" && app.get_name() == "raft") continue;
+    sub->add_option_function<std::string>(
+           "--token", [&token](const std::string& t) { token = t; },
+           "API token sent to the agent (default: $SHOAL_TOKEN)")
+        ->type_name("TOKEN");
+    add_token_flags(*sub, token, false);
+  }
 }
 
 // An argument nobody claimed: a flag we do not have, or a stray word.
@@ -54,6 +96,8 @@ int run(int argc, char** argv) {
   commands.push_back(shoal::cli::add_join_command(app));
   commands.push_back(shoal::cli::add_leave_command(app));
   commands.push_back(shoal::cli::add_keyring_command(app));
+  std::optional<std::string> token;
+  add_token_flags(app, token, true);
 
   try {
     app.parse(argc, argv);
@@ -65,16 +109,21 @@ int run(int argc, char** argv) {
     if (reason.size() > 1 && !std::isupper(static_cast<unsigned char>(reason[1]))) {
       reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
     }
-    return fail(kExitUsage, reason + " (see " + command_path(commands) + " --help)");
+    return fail(kExitUsage, reason + " (see " + command_path(parsed_chain(commands)) + " --help)");
   }
+  shoal::cli::set_token_flag(token);
 
   if (!app.remaining().empty()) return unknown_argument(app.remaining().front(), "shoal", true);
-  for (const auto& c : commands) {
-    if (!c->app().parsed()) continue;
-    if (!c->app().remaining().empty()) {
-      return unknown_argument(c->app().remaining().front(), "shoal " + c->app().get_name(), false);
+  const std::vector<CLI::App*> chain = parsed_chain(commands);
+  for (size_t i = 0; i < chain.size(); ++i) {
+    if (!chain[i]->remaining().empty()) {
+      const std::vector<CLI::App*> upto(chain.begin(),
+                                        chain.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+      return unknown_argument(chain[i]->remaining().front(), command_path(upto), false);
     }
-    return c->run();
+  }
+  for (const auto& c : commands) {
+    if (c->app().parsed()) return c->run();
   }
   // No subcommand: the help is the most useful answer, but it is still bad usage.
   std::cerr << app.help();
