@@ -49,6 +49,8 @@ enum class MsgType : uint16_t {
   // ---- replicated state machine (scheduler/) ----
   kStateKvCommand = 3000,    // a KV put / delete / delete-tree (scheduler/kv_state.h)
   kStateKvSnapshot = 3001,   // the whole KV state
+  kStateNodeUpsert = 3002,   // one node's record, from the leader (scheduler/node_registry.h)
+  kStateSnapshot = 3003,     // the whole replicated state (scheduler/cluster_state.h)
   kTestEcho = 0xFF00,
   kTestPing = 0xFF01,
 };

@@ -32,6 +32,8 @@ const char* msg_type_name(MsgType type) {
     case MsgType::kRpcConfirm: return "rpc_confirm";
     case MsgType::kStateKvCommand: return "state_kv_command";
     case MsgType::kStateKvSnapshot: return "state_kv_snapshot";
+    case MsgType::kStateNodeUpsert: return "state_node_upsert";
+    case MsgType::kStateSnapshot: return "state_snapshot";
   }
   return "unknown";
 }

@@ -85,7 +85,7 @@ Status validate_key(std::string_view key) {
 }
 
 std::vector<uint8_t> encode(const KvCommand& cmd) {
-  return wire::encode_envelope(MsgType::kStateKvCommand, kVersion, [&](wire::Packer& p) {
+  return wire::encode_envelope(MsgType::kStateKvCommand, kKvCommandVersion, [&](wire::Packer& p) {
     p.pack_array(4);
     p.pack_uint8(static_cast<uint8_t>(cmd.op));
     pack_str(p, cmd.key);

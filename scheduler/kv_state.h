@@ -22,6 +22,7 @@
 
 namespace shoal::scheduler {
 
+inline constexpr uint8_t kKvCommandVersion = 1;  // the newest kStateKvCommand version known
 inline constexpr size_t kMaxKeyBytes = 512;
 inline constexpr size_t kMaxValueBytes = 512 * 1024;
 

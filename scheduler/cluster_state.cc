@@ -1,0 +1,214 @@
+#include "scheduler/cluster_state.h"
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+
+#include "core/msg_types.h"
+#include "core/wire.h"
+
+namespace shoal::scheduler {
+
+namespace {
+
+struct Header {
+  uint16_t type = 0;
+  uint8_t version = 0;
+};
+
+// Reads one msgpack unsigned integer (any width, or a non-negative signed
+// one, as msgpack-c reads them) at bytes[i], advancing i.
+std::optional<uint64_t> read_uint(std::span<const uint8_t> b, size_t& i) {
+  if (i >= b.size()) return std::nullopt;
+  const uint8_t tag = b[i];
+  if (tag <= 0x7f) {
+    ++i;
+    return tag;
+  }
+  size_t width = 0;
+  bool is_signed = false;
+  switch (tag) {
+    case 0xcc:
+      width = 1;
+      break;
+    case 0xcd:
+      width = 2;
+      break;
+    case 0xce:
+      width = 4;
+      break;
+    case 0xcf:
+      width = 8;
+      break;
+    case 0xd0:
+      width = 1;
+      is_signed = true;
+      break;
+    case 0xd1:
+      width = 2;
+      is_signed = true;
+      break;
+    case 0xd2:
+      width = 4;
+      is_signed = true;
+      break;
+    case 0xd3:
+      width = 8;
+      is_signed = true;
+      break;
+    default:
+      return std::nullopt;
+  }
+  if (b.size() - i - 1 < width) return std::nullopt;
+  uint64_t v = 0;
+  for (size_t k = 0; k < width; ++k) v = (v << 8) | b[i + 1 + k];
+  if (is_signed && (b[i + 1] & 0x80) != 0) return std::nullopt;  // negative
+  i += 1 + width;
+  return v;
+}
+
+// The type and version of an envelope [type, version, body, ...], read from
+// its first bytes only: whether an entry is of a type this build knows must
+// not depend on how the body of an unknown type is laid out.
+std::optional<Header> peek_header(std::span<const uint8_t> b) {
+  if (b.empty()) return std::nullopt;
+  size_t i = 0;
+  uint64_t n = 0;
+  const uint8_t tag = b[0];
+  if (tag >= 0x90 && tag <= 0x9f) {
+    n = tag & 0x0f;
+    i = 1;
+  } else if (tag == 0xdc || tag == 0xdd) {
+    const size_t width = tag == 0xdc ? 2 : 4;
+    if (b.size() < 1 + width) return std::nullopt;
+    for (size_t k = 0; k < width; ++k) n = (n << 8) | b[1 + k];
+    i = 1 + width;
+  } else {
+    return std::nullopt;
+  }
+  if (n < 3) return std::nullopt;
+  auto type = read_uint(b, i);
+  if (!type || *type > std::numeric_limits<uint16_t>::max()) return std::nullopt;
+  auto version = read_uint(b, i);
+  if (!version || *version > std::numeric_limits<uint8_t>::max()) return std::nullopt;
+  return Header{static_cast<uint16_t>(*type), static_cast<uint8_t>(*version)};
+}
+
+constexpr uint16_t kStateFirst = 3000;
+constexpr uint16_t kStateLast = 3999;
+
+}  // namespace
+
+ApplyResult ClusterState::apply(uint64_t index, std::span<const uint8_t> data) {
+  using Kind = ApplyResult::Kind;
+  SHOAL_CHECK_MSG(index > applied_, "state: entries applied out of order");
+  // Stalled: only the stalled entry itself is looked at again (by a newer
+  // build that restored this state); nothing after it is ever applied first.
+  if (stalled_at_ != 0 && index != stalled_at_) return {Kind::kUnknownType};
+
+  ApplyResult res;
+  if (data.empty()) {
+    res.kind = Kind::kNone;
+  } else if (auto h = peek_header(data); !h || h->version == 0) {
+    res.kind = Kind::kInvalid;
+  } else if (h->type == static_cast<uint16_t>(MsgType::kStateKvCommand) &&
+             h->version <= kKvCommandVersion) {
+    res.kv = kv_.apply_bytes(index, data);
+    res.kind = res.kv == KvOutcome::kInvalid ? Kind::kInvalid : Kind::kKv;
+  } else if (h->type == static_cast<uint16_t>(MsgType::kStateNodeUpsert) &&
+             h->version <= kNodeUpsertVersion) {
+    auto u = decode_node_upsert(data);
+    if (u.is_ok()) {
+      res.kind = Kind::kNode;
+      res.node_changed = nodes_.apply(index, *u);
+    } else {
+      res.kind = Kind::kInvalid;
+    }
+  } else if (h->type == static_cast<uint16_t>(MsgType::kStateKvCommand) ||
+             h->type == static_cast<uint16_t>(MsgType::kStateNodeUpsert) ||
+             (h->type >= kStateFirst && h->type <= kStateLast &&
+              h->type != static_cast<uint16_t>(MsgType::kStateKvSnapshot) &&
+              h->type != static_cast<uint16_t>(MsgType::kStateSnapshot))) {
+    // A newer version of a known command, or a state-machine type from a
+    // newer build: stop here (never skip it).
+    stalled_at_ = index;
+    return {Kind::kUnknownType};
+  } else {
+    // Not a state-machine command at all (another subsystem's type, or a
+    // snapshot envelope): no build will ever apply it.
+    res.kind = Kind::kInvalid;
+  }
+  stalled_at_ = 0;
+  applied_ = index;
+  return res;
+}
+
+void ClusterState::skip(uint64_t index) {
+  SHOAL_CHECK_MSG(index > applied_, "state: entries applied out of order");
+  if (stalled_at_ != 0) return;
+  applied_ = index;
+}
+
+std::vector<uint8_t> ClusterState::snapshot() const {
+  const std::vector<uint8_t> kv = kv_.snapshot();
+  return wire::encode_envelope(
+      MsgType::kStateSnapshot, kClusterSnapshotVersion, [&](wire::Packer& p) {
+        p.pack_array(4);
+        p.pack_uint64(applied_);
+        p.pack_bin(static_cast<uint32_t>(kv.size()));
+        p.pack_bin_body(reinterpret_cast<const char*>(kv.data()), static_cast<uint32_t>(kv.size()));
+        nodes_.pack(p);
+        p.pack_uint64(stalled_at_);
+      });
+}
+
+Result<ClusterState> ClusterState::restore(std::span<const uint8_t> bytes) {
+  wire::DecodeLimits lim;
+  lim.max_bytes = std::min<size_t>(bytes.size(), std::numeric_limits<uint32_t>::max());
+  lim.max_array = 1u << 26;  // node records; also bounded by the bytes present
+  lim.max_map = 0;
+  lim.max_str = kMaxNodeAttrBytes;
+  lim.max_bin = static_cast<uint32_t>(lim.max_bytes);  // the KV snapshot
+  lim.max_depth = 8;  // envelope, body, nodes, records, entry, record, attrs, attr
+  auto env = wire::decode_envelope(bytes, lim);
+  if (!env) return env.status();
+  if (env->type() != MsgType::kStateSnapshot) {
+    return Status::decode("state_snapshot: wrong envelope type");
+  }
+  if (env->version() != kClusterSnapshotVersion) {
+    return Status::decode("state_snapshot: version " + std::to_string(env->version()) +
+                          " is not known to this build");
+  }
+  auto r = wire::FieldReader::open(env->body(), "state_snapshot");
+  if (!r) return r.status();
+  ClusterState s;
+  SHOAL_RETURN_IF_ERROR(r->u64(0, s.applied_));
+  std::vector<uint8_t> kv;
+  SHOAL_RETURN_IF_ERROR(r->bin(1, kv, lim.max_bin));
+  auto kv_state = KvState::restore(kv);
+  if (!kv_state) return Status::decode("state_snapshot kv: " + kv_state.status().message());
+  s.kv_ = std::move(*kv_state);
+  if (!r->has(2)) return Status::decode("state_snapshot field 2: missing");
+  auto nodes = NodeRegistry::unpack(r->at(2));
+  if (!nodes) return Status::decode("state_snapshot: " + nodes.status().message());
+  s.nodes_ = std::move(*nodes);
+  SHOAL_RETURN_IF_ERROR(r->u64(3, s.stalled_at_));
+  if (s.kv_.applied() > s.applied_ || s.nodes_.index() > s.applied_ ||
+      (s.stalled_at_ != 0 && s.stalled_at_ <= s.applied_)) {
+    return Status::decode("state_snapshot: indexes inconsistent");
+  }
+  return s;
+}
+
+uint64_t ClusterState::hash() const {
+  uint64_t h = 1469598103934665603ULL;
+  for (uint64_t part : {kv_.hash(), nodes_.hash()}) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= static_cast<uint8_t>(part >> (8 * i));
+      h *= 1099511628211ULL;
+    }
+  }
+  return h;
+}
+
+}  // namespace shoal::scheduler
