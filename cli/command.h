@@ -35,6 +35,7 @@ std::unique_ptr<Command> add_leave_command(CLI::App& shoal);
 std::unique_ptr<Command> add_keyring_command(CLI::App& shoal);
 std::unique_ptr<Command> add_status_command(CLI::App& shoal);
 std::unique_ptr<Command> add_kv_command(CLI::App& shoal);
+std::unique_ptr<Command> add_raft_command(CLI::App& shoal);
 std::unique_ptr<Command> add_snapshot_command(CLI::App& shoal);
 
 // Writes "shoal: <message>" as a single line on stderr (newlines in message

@@ -107,6 +107,7 @@ int run(int argc, char **argv) {
   commands.push_back(shoal::cli::add_keyring_command(app));
   commands.push_back(shoal::cli::add_status_command(app));
   commands.push_back(shoal::cli::add_kv_command(app));
+  commands.push_back(shoal::cli::add_raft_command(app));
   commands.push_back(shoal::cli::add_snapshot_command(app));
   std::optional<std::string> token;
   add_token_flags(app, token, true);
