@@ -17,9 +17,9 @@ namespace {
 
 // Flags whose explicit use must win over --dev and derived defaults; the
 // names double as AgentConfig::explicit_keys.
-constexpr std::array<const char*, 9> kTrackedFlags = {"name",      "data-dir",    "bind",
-                                                      "http-bind", "http-port",   "advertise",
-                                                      "encrypt",   "gossip-port", "resources"};
+constexpr std::array<const char*, 12> kTrackedFlags = {
+    "name",    "data-dir",    "bind",      "http-bind", "http-port",        "advertise",
+    "encrypt", "gossip-port", "resources", "rpc-port",  "bootstrap-expect", "api-token"};
 
 class AgentCommand final : public Command {
  public:
@@ -65,6 +65,19 @@ class AgentCommand final : public Command {
                      "Schedulable capacity cpu=MHZ,memory=MB (default: detected)");
     app_->add_option("--gossip-profile", config_.gossip_profile,
                      "Gossip timings: lan, wan or local (default: lan)");
+    app_->add_option("--rpc-port", config_.rpc_port,
+                     "TCP port for Raft and request forwarding, encrypted (default: 7781)");
+    app_->add_option("--bootstrap-expect", config_.bootstrap_expect,
+                     "Form a new cluster once N agents started with the same N see each other "
+                     "(give it to the first agents only; 1 for a one-node cluster)");
+    app_->add_option("--voters", config_.voters,
+                     "Target number of Raft voters, kept automatically: 1, 3 or 5 (default: 3)");
+    app_->add_option("--voter", config_.voter,
+                     "auto, or never: this node is never made a voter (default: auto)");
+    app_->add_option("--dead-voter-grace", config_.dead_voter_grace,
+                     "How long a voter must be dead before it is replaced (default: 2m)");
+    app_->add_option("--api-token", config_.api_token,
+                     "Require Authorization: Bearer TOKEN on every API call but health");
     app_->add_option("--log-level", config_.log_level,
                      "trace, debug, info, warn, error or off (default: info)");
     app_->add_flag("--log-json", config_.log_json, "Log one JSON object per line");

@@ -30,6 +30,10 @@ const char* msg_type_name(MsgType type) {
     case MsgType::kRpcHello: return "rpc_hello";
     case MsgType::kRpcWelcome: return "rpc_welcome";
     case MsgType::kRpcConfirm: return "rpc_confirm";
+    case MsgType::kRpcForwardRequest: return "rpc_forward_request";
+    case MsgType::kRpcForwardResponse: return "rpc_forward_response";
+    case MsgType::kRpcFollowRequest: return "rpc_follow_request";
+    case MsgType::kRpcFollowResponse: return "rpc_follow_response";
     case MsgType::kStateKvCommand: return "state_kv_command";
     case MsgType::kStateKvSnapshot: return "state_kv_snapshot";
     case MsgType::kStateNodeUpsert: return "state_node_upsert";

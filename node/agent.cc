@@ -13,9 +13,11 @@
 #include <optional>
 
 #include "core/crypto.h"
+#include "node/agent_cluster.h"
 #include "node/agent_gossip.h"
 #include "node/data_dir.h"
 #include "node/http_server.h"
+#include "node/metrics_text.h"
 #include "node/node_identity.h"
 #include "node/version.h"
 
@@ -72,6 +74,7 @@ struct Agent::Impl {
   std::optional<asio::signal_set> signals;
   std::unique_ptr<HttpServer> http;
   AgentGossip gossip;
+  std::unique_ptr<AgentCluster> cluster;
   NodeIdentity identity;
   std::atomic<bool> serving{false};
   bool stopping = false;
@@ -158,15 +161,28 @@ Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemer
   wait_for_signal();
 
   SHOAL_RETURN_IF_ERROR(gossip.start(io, config, identity, data_dir));
+  cluster = std::make_unique<AgentCluster>(io, config, identity, data_dir, gossip);
+  SHOAL_RETURN_IF_ERROR(cluster->start());
 
   auto router = std::make_shared<Router>();
   add_routes(*router);
   // After POST /v1/agent/leave has answered, the agent stops.
-  gossip.add_routes(*router, [this] { asio::post(io, [this] { shutdown(); }); });
-  http = std::make_unique<HttpServer>(io, std::move(router));
+  gossip.add_routes(
+      *router, [this] { asio::post(io, [this] { shutdown(); }); },
+      [this](MetricsText& m) { cluster->write_metrics(m); });
+  cluster->add_routes(router);
   boost::system::error_code ec;
   const auto http_address = asio::ip::make_address(config.http_bind, ec);
   if (ec) return Status::invalid_argument("--http-bind: " + ec.message());
+  if (!config.api_token.empty()) {
+    router->require_token(config.api_token, {"/v1/agent/health"});
+  } else if (!http_address.is_loopback()) {
+    spdlog::warn(
+        "SECURITY: the HTTP API listens on {} without --api-token: anyone who can reach it can "
+        "read and change the cluster's state",
+        format_host_port(config.http_bind, config.http_port));
+  }
+  http = std::make_unique<HttpServer>(io, std::move(router));
   return http->listen({http_address, static_cast<uint16_t>(config.http_port)});
 }
 
@@ -186,6 +202,7 @@ void Agent::Impl::add_routes(Router& router) {
         {"version", std::string(version())},
     };
     gossip.add_self(self);
+    if (cluster) cluster->add_self(self);
     return HttpResponse::json(200, self);
   });
 }
@@ -209,6 +226,7 @@ void Agent::Impl::shutdown() {
     signals->cancel(ignored);
   }
   if (http) http->stop();
+  if (cluster) cluster->stop();
   gossip.stop();
 }
 

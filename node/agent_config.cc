@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "core/crypto.h"
+#include "core/time.h"
 #include "node/host_facts.h"
 #include "node/node_attrs.h"
 
@@ -25,6 +26,9 @@ Status flag_error(std::string_view flag, const Status& st) {
 
 // The gossip settings of finalize(): keys, advertise, --join, --attr, --resources.
 Status finalize_gossip(AgentConfig& config, const boost::asio::ip::address& bind);
+// The cluster settings: --rpc-port, --bootstrap-expect, --voters, --voter,
+// --dead-voter-grace, --api-token.
+Status finalize_cluster(AgentConfig& config);
 
 Result<boost::asio::ip::address> parse_address(std::string_view flag, const std::string& text) {
   boost::system::error_code ec;
@@ -113,6 +117,7 @@ Result<AgentConfig> finalize(AgentConfig config) {
 
   SHOAL_RETURN_IF_ERROR(check_port("http-port", config.http_port));
   SHOAL_RETURN_IF_ERROR(finalize_gossip(config, *bind));
+  SHOAL_RETURN_IF_ERROR(finalize_cluster(config));
 
   if (!config.ephemeral_data_dir) {
     if (config.data_dir.empty()) return Status::invalid_argument("--data-dir: must not be empty");
@@ -218,6 +223,45 @@ Status finalize_gossip(AgentConfig& config, const boost::asio::ip::address& bind
     if (!spec.is_ok()) return flag_error("resources", spec.status());
     config.cpu_mhz = spec->cpu_mhz;
     config.memory_mb = spec->memory_mb;
+  }
+  return Status::ok();
+}
+
+Status finalize_cluster(AgentConfig& config) {
+  SHOAL_RETURN_IF_ERROR(check_port("rpc-port", config.rpc_port));
+  if (config.rpc_port == config.http_port || config.rpc_port == config.gossip_port) {
+    return Status::invalid_argument("--rpc-port: " + std::to_string(config.rpc_port) +
+                                    " is already the HTTP or gossip port");
+  }
+  if (config.dev && !config.is_explicit("bootstrap-expect")) config.bootstrap_expect = 1;
+  if (config.bootstrap_expect < 0 || config.bootstrap_expect > 9) {
+    return Status::invalid_argument(
+        "--bootstrap-expect: " + std::to_string(config.bootstrap_expect) +
+        " is out of range (1-9)");
+  }
+  if (config.voters != 1 && config.voters != 3 && config.voters != 5) {
+    return Status::invalid_argument("--voters: " + std::to_string(config.voters) +
+                                    " is not 1, 3 or 5 (an even count adds no fault tolerance)");
+  }
+  if (config.voter != "auto" && config.voter != "never") {
+    return Status::invalid_argument("--voter: \"" + config.voter + "\" is not auto or never");
+  }
+  if (config.voter == "never" && config.bootstrap_expect > 0) {
+    return Status::invalid_argument("--voter never conflicts with --bootstrap-expect");
+  }
+  auto grace = parse_duration(config.dead_voter_grace);
+  if (!grace.is_ok()) return flag_error("dead-voter-grace", grace.status());
+  if (*grace < std::chrono::seconds(10)) {
+    return Status::invalid_argument("--dead-voter-grace: at least 10s");
+  }
+  config.dead_voter_grace_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*grace);
+  for (char c : config.api_token) {
+    if (c <= ' ' || c > '~') {
+      return Status::invalid_argument("--api-token: printable characters only, no spaces");
+    }
+  }
+  if (config.is_explicit("api-token") && config.api_token.empty()) {
+    return Status::invalid_argument("--api-token: must not be empty");
   }
   return Status::ok();
 }

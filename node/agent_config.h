@@ -4,6 +4,7 @@
 // validates every value with an error message that names the flag.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -23,6 +24,7 @@ inline constexpr std::string_view kDefaultBind = "0.0.0.0";
 inline constexpr std::string_view kLoopback = "127.0.0.1";
 inline constexpr int kDefaultHttpPort = 7780;
 inline constexpr int kDefaultGossipPort = 7782;
+inline constexpr int kDefaultRpcPort = 7781;
 inline constexpr size_t kMaxClusterLabelBytes = 64;
 
 struct AgentConfig {
@@ -47,11 +49,20 @@ struct AgentConfig {
   std::string resources;           // "cpu=MHZ,memory=MB", as given; empty: detected
   std::string gossip_profile = "lan";
 
+  // The cluster (DESIGN.md §2): RPC, formation, voters, the API token.
+  int rpc_port = kDefaultRpcPort;
+  int bootstrap_expect = 0;    // 0: join only; --dev makes it 1
+  int voters = 3;              // 1, 3 or 5
+  std::string voter = "auto";  // "auto" or "never"
+  std::string dead_voter_grace = "2m";
+  std::string api_token;  // empty: no token required
+
   // Set by finalize() from the above.
   std::vector<HostPort> join_addrs;
   std::map<std::string, std::string> attr_map;  // --attr only; detection adds the rest
   std::optional<uint32_t> cpu_mhz;              // from --resources
   std::optional<uint32_t> memory_mb;
+  std::chrono::milliseconds dead_voter_grace_ms{120'000};
 
   // Settings the user gave explicitly, by flag name without dashes ("bind",
   // "http-port"; the same keys a YAML config will use). Derived defaults and

@@ -191,6 +191,7 @@ Status AgentGossip::start(asio::io_context& io, const AgentConfig& config,
   p.meta.name = config.name;
   p.meta.gossip = gossip::Address{config.advertise, static_cast<uint16_t>(config.gossip_port)};
   p.meta.http_port = static_cast<uint16_t>(config.http_port);
+  p.meta.rpc_port = static_cast<uint16_t>(config.rpc_port);
   p.meta.attrs = facts.attrs;
   for (const auto& [k, v] : config.attr_map) p.meta.attrs[k] = v;
   p.meta.resources.cpu_mhz = config.cpu_mhz.value_or(facts.cpu_mhz);
@@ -235,6 +236,25 @@ void AgentGossip::stop() {
   if (parts_->host) parts_->host->stop();
 }
 
+const gossip::Gossip& AgentGossip::core() const { return parts_->host->core(); }
+
+const gossip::NodeMeta& AgentGossip::meta() const { return parts_->meta; }
+
+void AgentGossip::update_meta(const std::function<void(gossip::NodeMeta&)>& change) {
+  Parts& p = *parts_;
+  gossip::NodeMeta next = p.meta;
+  change(next);
+  if (next == p.meta || !p.host) return;
+  if (Status st = gossip::Gossip::check_meta(next); !st.is_ok()) {
+    spdlog::error("gossip: metadata update refused: {}", st.message());
+    return;
+  }
+  p.meta = next;
+  p.host->update_meta(std::move(next));
+}
+
+const crypto::Keyring& AgentGossip::keyring() const { return parts_->channel->keyring(); }
+
 void AgentGossip::add_self(json& self) const {
   const Parts& p = *parts_;
   if (!p.host) return;
@@ -257,7 +277,8 @@ void AgentGossip::add_self(json& self) const {
   };
 }
 
-void AgentGossip::add_routes(Router& router, std::function<void()> shutdown) {
+void AgentGossip::add_routes(Router& router, std::function<void()> shutdown,
+                             std::function<void(MetricsText&)> more_metrics) {
   Parts* p = parts_.get();
   router.add(HttpMethod::get, "/v1/members", [p](const HttpRequest&) {
     json out = json::array();
@@ -345,11 +366,12 @@ void AgentGossip::add_routes(Router& router, std::function<void()> shutdown) {
         });
       });
 
-  router.add(HttpMethod::get, "/v1/metrics", [p](const HttpRequest&) {
+  router.add(HttpMethod::get, "/v1/metrics", [p, more_metrics](const HttpRequest&) {
     MetricsText m;
     m.family("shoal_build_info", "gauge", "The running Shoal version");
     m.sample("shoal_build_info", {{"version", std::string(version())}}, 1);
     write_gossip_metrics(m, *p->host, *p->channel);
+    if (more_metrics) more_metrics(m);
     HttpResponse r;
     r.content_type = std::string(kMetricsContentType);
     r.body = m.text();

@@ -13,7 +13,9 @@
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 
+#include "core/crypto.h"
 #include "core/status.h"
+#include "gossip/gossip.h"
 #include "node/agent_config.h"
 #include "node/http_router.h"
 #include "node/node_identity.h"
@@ -35,11 +37,22 @@ class AgentGossip {
   // Chooses the keyring, builds the metadata, listens, and starts joining.
   [[nodiscard]] Status start(boost::asio::io_context& io, const AgentConfig& config,
                              const NodeIdentity& identity, const std::filesystem::path& data_dir);
-  // shutdown: how the agent stops after POST /v1/agent/leave.
-  void add_routes(Router& router, std::function<void()> shutdown);
+  // shutdown: how the agent stops after POST /v1/agent/leave; more_metrics
+  // adds the other subsystems' samples to GET /v1/metrics.
+  void add_routes(Router& router, std::function<void()> shutdown,
+                  std::function<void(class MetricsText&)> more_metrics = {});
   // Gossip's part of GET /v1/agent/self.
   void add_self(nlohmann::json& self) const;
   void stop();
+
+  // For the cluster side (node/agent_cluster.h), on the agent's thread, after start():
+  // the gossip core (members, self), this node's metadata and a way to publish
+  // a change to it (cluster id, role, bootstrap tags), and the cluster key the
+  // RPC channel authenticates with (the insecure all-zero key with --insecure).
+  const gossip::Gossip& core() const;
+  const gossip::NodeMeta& meta() const;
+  void update_meta(const std::function<void(gossip::NodeMeta&)>& change);
+  const crypto::Keyring& keyring() const;
 
   struct Parts;
 

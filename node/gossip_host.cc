@@ -142,6 +142,13 @@ void GossipHost::drain() {
   arm_timer();
 }
 
+void GossipHost::update_meta(gossip::NodeMeta meta) {
+  if (stopped_) return;
+  options_.meta = meta;
+  core_->update_meta(now(), std::move(meta));
+  drain();
+}
+
 void GossipHost::arm_timer() {
   if (stopped_) return;
   const TimePoint t = now();

@@ -75,6 +75,9 @@ class GossipHost {
   void leave(std::function<void()> done);
   bool leaving() const { return leaving_; }
 
+  // Publishes new metadata for this node (gossip::Gossip::update_meta).
+  void update_meta(gossip::NodeMeta meta);
+
   // Answers queries named `name` arriving from any member (ourselves included).
   void set_query_handler(std::string name, QueryHandler handler);
   // Sends a query to every member; responses arrive until the timeout, then done.

@@ -1,5 +1,6 @@
 #include "node/http_router.h"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -169,6 +170,27 @@ bool Router::match(const Route& route, const std::vector<std::string_view>& path
   return i == path_segments.size();
 }
 
+void Router::require_token(std::string token, std::vector<std::string> open_paths) {
+  token_ = std::move(token);
+  open_paths_ = std::move(open_paths);
+}
+
+bool Router::authorised(const HttpRequest& request) const {
+  if (token_.empty() || request.forwarded_hops > 0) return true;
+  for (const std::string& open : open_paths_) {
+    if (request.path == open) return true;
+  }
+  auto it = request.headers.find(boost::beast::http::field::authorization);
+  if (it == request.headers.end()) return false;
+  const std::string_view value(it->value().data(), it->value().size());
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!value.starts_with(kBearer)) return false;
+  const std::string_view given = value.substr(kBearer.size());
+  if (given.size() != token_.size()) return false;
+  // Constant time in the token's bytes: no early exit on the first mismatch.
+  return sodium_memcmp(given.data(), token_.data(), token_.size()) == 0;
+}
+
 void Router::dispatch(HttpRequest request, HttpRespond respond) const {
   std::string_view target = request.target;
   if (!target.starts_with('/')) {
@@ -180,6 +202,11 @@ void Router::dispatch(HttpRequest request, HttpRespond respond) const {
   request.query.clear();
   if (qmark != std::string_view::npos && !parse_query(target.substr(qmark + 1), &request.query)) {
     respond(HttpResponse::error(400, "malformed query string"));
+    return;
+  }
+
+  if (!authorised(request)) {
+    respond(HttpResponse::error(403, "missing or wrong API token (Authorization: Bearer ...)"));
     return;
   }
 

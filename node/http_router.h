@@ -32,6 +32,9 @@ struct HttpRequest {
   boost::beast::http::fields headers;
   std::string body;
   std::string remote;  // "ip:port" of the client, for logs
+  // >0: another agent forwarded this request over the authenticated RPC
+  // channel (node/cluster_rpc.h); it was already authorised there.
+  uint8_t forwarded_hops = 0;
 
   // A path parameter or query argument, if present.
   std::optional<std::string_view> param(std::string_view name) const;
@@ -62,6 +65,11 @@ class Router {
   void add(HttpMethod method, std::string_view pattern, HttpHandler handler);
   void add_async(HttpMethod method, std::string_view pattern, HttpAsyncHandler handler);
 
+  // --api-token: from now on every request but those to `open_paths` (exact
+  // paths, e.g. "/v1/agent/health") and forwarded ones must carry
+  // "Authorization: Bearer <token>"; others are answered 403.
+  void require_token(std::string token, std::vector<std::string> open_paths);
+
   // Parses the target, picks the first matching route in the order added and calls its handler,
   // which answers through respond. Without a route: 400 for a malformed target, 404 for an unknown
   // path, 405 (with Allow) when only the method is wrong. A handler that throws answers 500.
@@ -83,7 +91,11 @@ class Router {
   static bool match(const Route& route, const std::vector<std::string_view>& path_segments,
                     std::map<std::string, std::string, std::less<>>* params);
 
+  bool authorised(const HttpRequest& request) const;
+
   std::vector<Route> routes_;
+  std::string token_;
+  std::vector<std::string> open_paths_;
 };
 
 // Percent-decodes one URL component; nullopt when malformed. In query

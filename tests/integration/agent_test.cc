@@ -235,8 +235,9 @@ TEST_F(AgentTest, AnHttpPortInUseIsAClearErrorAndCleansUp) {
   auto first = start_agent({"--dev", "--bind", "127.0.2.9", "--http-port", "27809"});
   ASSERT_NO_FATAL_FAILURE(wait_healthy(*first, "127.0.2.9", 27809));
   TempDir second_tmp;
-  std::vector<std::string> argv{shoal_binary(), "agent", "--dev",         "--bind", "127.0.2.9",
-                                "--http-port",  "27809", "--gossip-port", "27819"};
+  std::vector<std::string> argv{shoal_binary(), "agent",       "--dev", "--bind",
+                                "127.0.2.9",    "--http-port", "27809", "--gossip-port",
+                                "27819",        "--rpc-port",  "27829"};
   Process second(argv, logs_.path(), {"TMPDIR=" + second_tmp.path().string()});
   auto status = second.wait_for(10s);
   ASSERT_TRUE(status.has_value());

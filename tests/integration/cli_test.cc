@@ -108,7 +108,10 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{{"agent", "--dev", "--frobnicate"}, "unknown flag --frobnicate"},
         UsageCase{{"agent", "--dev", "--frobnicate=1"}, "unknown flag --frobnicate"},
         // Flags of later issues are unknown until they are implemented.
-        UsageCase{{"agent", "--dev", "--bootstrap-expect", "3"}, "unknown flag --bootstrap-expect"},
+        UsageCase{{"agent", "--dev", "--voters", "2"}, "--voters"},
+        UsageCase{{"agent", "--dev", "--voter", "sometimes"}, "--voter"},
+        UsageCase{{"agent", "--dev", "--dead-voter-grace", "soon"}, "--dead-voter-grace"},
+        UsageCase{{"agent", "--dev", "--rpc-port", "70000"}, "--rpc-port"},
         UsageCase{{"agent", "--dev", "--join", "1.2.3.4:0"}, "--join"},
         UsageCase{{"agent", "--dev", "--gossip-port", "0"}, "--gossip-port"},
         UsageCase{{"agent", "--dev", "--attr", "no-equals"}, "--attr"},

@@ -1,0 +1,533 @@
+// AgentCluster: lifecycle, formation, the address book, role tracking,
+// autopilot and the node registry. See agent_cluster.h for the whole.
+#include "node/agent_cluster.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+#include "node/agent_cluster_impl.h"
+#include "node/atomic_file.h"
+#include "node/autopilot.h"
+#include "node/cluster_bootstrap.h"
+#include "node/metrics_text.h"
+#include "node/raft_recover.h"
+#include "scheduler/node_registry.h"
+
+namespace shoal::node {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kTickEvery = 200ms;
+constexpr auto kAutopilotEvery = 1s;
+constexpr auto kUpsertsEvery = 2s;
+constexpr size_t kMaxUpsertsInflight = 16;
+constexpr size_t kMaxClusterIdBytes = 64;
+// How far behind the leader's log a learner may be to count as caught up.
+constexpr uint64_t kCaughtUpSlack = 64;
+
+bool dir_has_entries(const std::filesystem::path& p) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(p, ec)) return false;
+  return std::filesystem::directory_iterator(p, ec) != std::filesystem::directory_iterator();
+}
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+const char* role_name(ClusterRole r) {
+  switch (r) {
+    case ClusterRole::kNone:
+      return "none";
+    case ClusterRole::kObserver:
+      return "observer";
+    case ClusterRole::kLearner:
+      return "learner";
+    case ClusterRole::kVoter:
+      return "voter";
+  }
+  return "none";
+}
+
+AgentCluster::Impl::Impl(asio::io_context& io_, const AgentConfig& config_,
+                         const NodeIdentity& identity_, std::filesystem::path data_dir_,
+                         AgentGossip& gossip_)
+    : io(io_),
+      config(config_),
+      identity(identity_),
+      data_dir(std::move(data_dir_)),
+      gossip(gossip_),
+      tick_timer(io_) {}
+
+AgentCluster::AgentCluster(asio::io_context& io, const AgentConfig& config,
+                           const NodeIdentity& identity, std::filesystem::path data_dir,
+                           AgentGossip& gossip)
+    : impl_(std::make_unique<Impl>(io, config, identity, std::move(data_dir), gossip)) {}
+
+AgentCluster::~AgentCluster() { stop(); }
+
+Status AgentCluster::start() { return impl_->start(); }
+void AgentCluster::stop() { impl_->stop(); }
+void AgentCluster::add_routes(const std::shared_ptr<Router>& router) { impl_->add_routes(router); }
+
+Status AgentCluster::Impl::start() {
+  started_at = std::chrono::steady_clock::now();
+  auto stored = read_small_file(data_dir / kClusterIdFile, kMaxClusterIdBytes + 1);
+  if (!stored.is_ok()) return stored.status();
+  if (stored->has_value()) {
+    cluster_id = **stored;
+    while (!cluster_id.empty() && (cluster_id.back() == '\n' || cluster_id.back() == ' ')) {
+      cluster_id.pop_back();
+    }
+    if (cluster_id.size() > kMaxClusterIdBytes) {
+      return Status::invalid_argument((data_dir / kClusterIdFile).string() + ": not a cluster id");
+    }
+  }
+
+  boost::system::error_code ec;
+  const auto bind = asio::ip::make_address(config.bind, ec);
+  if (ec) return Status::invalid_argument("--bind: " + ec.message());
+
+  RpcOptions client_options;
+  if (!bind.is_unspecified()) client_options.bind = bind;
+  client_options.reconnect_backoff_max = 2s;
+  client = std::make_unique<RpcClient>(
+      io, gossip.keyring(), identity.id, config.cluster_label, client_options,
+      [this](const NodeId& peer, std::vector<uint8_t> frame, RpcReply) {
+        on_client_frame(peer, std::move(frame));
+      },
+      [this](const tcp::endpoint& peer, const Status& why, size_t dropped) {
+        spdlog::debug("rpc: connection to {}:{} failed ({} frames lost): {}",
+                      peer.address().to_string(), peer.port(), dropped, why.message());
+        on_client_failure(peer);
+      });
+  transport = std::make_unique<RaftRpcTransport>(io, *client);
+
+  RpcOptions server_options;
+  server_options.bind = bind;
+  server_options.port = static_cast<uint16_t>(config.rpc_port);
+  server = std::make_unique<RpcServer>(
+      io, gossip.keyring(), identity.id, config.cluster_label, server_options,
+      [this](const NodeId& peer, std::vector<uint8_t> frame, RpcReply reply) {
+        on_server_frame(peer, std::move(frame), std::move(reply));
+      });
+  SHOAL_RETURN_IF_ERROR(server->listen());
+
+  machine.set_on_applied([this] {
+    // Coalesced: one wake-up pass on the agent thread per burst of applies.
+    if (waiters_wake_posted.exchange(true)) return;
+    asio::post(io, [this] {
+      waiters_wake_posted = false;
+      wake_waiters();
+    });
+  });
+
+  if (dir_has_entries(data_dir / kRaftDirName)) {
+    if (cluster_id.empty()) {
+      return Status::conflict(
+          (data_dir / kRaftDirName).string() +
+          " holds Raft state but there is no cluster_id file beside it; restore it from a backup");
+    }
+    SHOAL_RETURN_IF_ERROR(open_raft(std::nullopt));
+    bootstrap_status = "rejoined with the Raft state in the data dir";
+  } else if (config.bootstrap_expect == 0) {
+    bootstrap_status = "join only (no --bootstrap-expect): following the cluster it finds";
+  }
+  spdlog::info("rpc: listening on {} (encrypted){}", format_host_port(config.bind, config.rpc_port),
+               cluster_id.empty() ? "" : ", cluster " + cluster_id);
+  publish_meta();
+  arm_tick();
+  return Status::ok();
+}
+
+void AgentCluster::Impl::stop() {
+  if (stopped) return;
+  stopped = true;
+  tick_timer.cancel();
+  // The host first: its thread posts into the transport and the io_context.
+  if (raft) raft->stop();
+  if (server) server->stop();
+  if (client) client->stop();
+  for (auto& [id, f] : forwards) {
+    if (f.timer) f.timer->cancel();
+    f.respond(HttpResponse::error(503, "the agent is shutting down"));
+  }
+  forwards.clear();
+  for (auto& [index, w] : waiters) w.wake();
+  waiters.clear();
+}
+
+void AgentCluster::Impl::arm_tick() {
+  if (stopped) return;
+  tick_timer.expires_after(kTickEvery);
+  tick_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped) return;
+    on_tick();
+    arm_tick();
+  });
+}
+
+void AgentCluster::Impl::on_tick() {
+  refresh_peers();
+  if (!raft) maybe_bootstrap();
+  if (raft) {
+    refresh_status();
+  } else if (!cluster_id.empty() || !peers.empty()) {
+    follow_step();
+  }
+  publish_meta();
+}
+
+void AgentCluster::Impl::refresh_peers() {
+  std::map<NodeId, PeerInfo> next;
+  for (const gossip::Member& m : gossip.core().members()) {
+    PeerInfo p;
+    p.id = m.id;
+    p.name = m.meta.name;
+    p.address = m.meta.gossip.ip;
+    p.rpc_port = m.meta.rpc_port;
+    p.alive =
+        m.status == gossip::MemberStatus::kAlive || m.status == gossip::MemberStatus::kSuspect;
+    p.role = m.meta.role;
+    p.cluster_id = m.meta.cluster_id;
+    if (auto z = m.meta.attrs.find("zone"); z != m.meta.attrs.end()) p.zone = z->second;
+    p.may_vote =
+        std::find(m.meta.tags.begin(), m.meta.tags.end(), "voter=never") == m.meta.tags.end();
+    if (m.id != identity.id && p.rpc_port != 0 &&
+        (p.cluster_id.empty() || cluster_id.empty() || p.cluster_id == cluster_id)) {
+      boost::system::error_code ec;
+      auto ip = asio::ip::make_address(p.address, ec);
+      if (!ec) transport->set_peer(m.id, tcp::endpoint(ip, p.rpc_port));
+    }
+    next.emplace(m.id, std::move(p));
+  }
+  peers = std::move(next);
+}
+
+std::optional<tcp::endpoint> AgentCluster::Impl::rpc_endpoint(const NodeId& id) const {
+  return transport->peer(id);
+}
+
+std::string AgentCluster::Impl::name_of(const NodeId& id) const {
+  if (id == identity.id) return config.name;
+  auto it = peers.find(id);
+  return it == peers.end() ? std::string() : it->second.name;
+}
+
+void AgentCluster::Impl::maybe_bootstrap() {
+  std::vector<BootstrapPeer> view;
+  for (const gossip::Member& m : gossip.core().members()) {
+    const bool alive =
+        m.status == gossip::MemberStatus::kAlive || m.status == gossip::MemberStatus::kSuspect;
+    if (!alive) continue;
+    BootstrapPeer b;
+    b.id = m.id;
+    b.cluster_id = m.meta.cluster_id;
+    b.has_state = !m.meta.cluster_id.empty() || m.meta.role == "voter" || m.meta.role == "learner";
+    for (const std::string& tag : m.meta.tags) {
+      auto parsed = parse_bootstrap_tag(tag);
+      if (!parsed.is_ok()) continue;
+      b.expect = parsed->first;
+      b.candidates = parsed->second;
+    }
+    if (m.id == identity.id) {
+      b.expect = static_cast<uint32_t>(config.bootstrap_expect);
+      b.has_state = !cluster_id.empty();
+      b.cluster_id = cluster_id;
+    }
+    view.push_back(std::move(b));
+  }
+  BootstrapDecision d = decide_bootstrap(
+      identity.id, static_cast<uint32_t>(config.bootstrap_expect), !cluster_id.empty(), view);
+  if (!cluster_id.empty()) d.status = "observer: following the log of cluster " + cluster_id;
+  if (d.status != bootstrap_status && !d.status.empty()) {
+    spdlog::info("cluster: {}", d.status);
+    bootstrap_status = d.status;
+  }
+  // Publish N (and the candidate set once there is one) while no cluster is
+  // in view: the others count the agents that expect the same N from it.
+  const bool cluster_in_view = std::any_of(view.begin(), view.end(), [](const BootstrapPeer& b) {
+    return b.has_state || !b.cluster_id.empty();
+  });
+  std::string tag =
+      config.bootstrap_expect == 0 || cluster_in_view
+          ? std::string()
+          : format_bootstrap_tag(static_cast<uint32_t>(config.bootstrap_expect), d.publish);
+  gossip.update_meta([&](gossip::NodeMeta& meta) {
+    std::erase_if(meta.tags, [](const std::string& t) { return t.starts_with("bootstrap="); });
+    if (!tag.empty()) meta.tags.push_back(tag);
+  });
+  if (!d.form) return;
+  raft::ConfState initial;
+  initial.voters = d.voters;
+  spdlog::info("cluster: forming cluster {} with {} voters", d.cluster_id, d.voters.size());
+  if (Status st = adopt_cluster_id(d.cluster_id); !st.is_ok()) {
+    spdlog::error("cluster: cannot record the cluster id: {}", st.message());
+    return;
+  }
+  if (Status st = open_raft(initial); !st.is_ok()) {
+    spdlog::error("cluster: cannot open Raft: {}", st.message());
+    return;
+  }
+  bootstrap_status = "formed the cluster with " + std::to_string(d.voters.size()) + " voter(s)";
+  gossip.update_meta([&](gossip::NodeMeta& meta) {
+    std::erase_if(meta.tags, [](const std::string& t) { return t.starts_with("bootstrap="); });
+  });
+}
+
+Status AgentCluster::Impl::adopt_cluster_id(const std::string& id) {
+  if (id == cluster_id) return Status::ok();
+  if (!cluster_id.empty()) {
+    return Status::conflict("this agent belongs to cluster " + cluster_id + ", not " + id);
+  }
+  if (id.empty() || id.size() > kMaxClusterIdBytes) {
+    return Status::invalid_argument("bad cluster id");
+  }
+  SHOAL_RETURN_IF_ERROR(write_file_atomic(data_dir / kClusterIdFile, id + "\n", 0644));
+  cluster_id = id;
+  spdlog::info("cluster: this agent belongs to cluster {}", cluster_id);
+  return Status::ok();
+}
+
+Status AgentCluster::Impl::open_raft(std::optional<raft::ConfState> bootstrap) {
+  const bool o_bootstrap = bootstrap.has_value();
+  RaftHostOptions o;
+  o.raft.id = identity.id;
+  o.data_dir = (data_dir / kRaftDirName).string();
+  o.bootstrap = std::move(bootstrap);
+  o.on_role_change = [this](bool lead, uint64_t t, const raft::NodeId& leader_id) {
+    asio::post(io, [this, lead, t, leader_id] { on_role_change(lead, t, leader_id); });
+  };
+  // An observer that becomes a learner receives the log again from its start.
+  machine.reset();
+  auto host = RaftHost::open(std::move(o), *transport, machine);
+  if (!host.is_ok()) return host.status();
+  raft = std::move(*host);
+  receiver = std::make_unique<RaftRpcReceiver>(*raft);
+  raft->start();
+  if (!o_bootstrap) bootstrap_status = "in the Raft configuration of cluster " + cluster_id;
+  follow = Follow{};
+  return Status::ok();
+}
+
+void AgentCluster::Impl::on_role_change(bool lead, uint64_t t, const NodeId& leader_id) {
+  if (stopped) return;
+  if (lead != is_leader || leader_id != leader) {
+    if (lead) {
+      spdlog::info("raft: this node is the leader (term {})", t);
+    } else if (!leader_id.is_zero()) {
+      spdlog::info("raft: leader is {} (term {})",
+                   name_of(leader_id).empty() ? leader_id.short_string() : name_of(leader_id), t);
+    }
+  }
+  is_leader = lead;
+  term = t;
+  leader = leader_id;
+  change_inflight = false;
+  refresh_status();
+}
+
+void AgentCluster::Impl::refresh_status() {
+  if (!raft) return;
+  raft->status([this](RaftStatus st) {
+    asio::post(io, [this, st = std::move(st)]() mutable {
+      if (stopped) return;
+      conf = st.conf;
+      term = st.term;
+      leader = st.leader;
+      is_leader = st.role == raft::Role::kLeader;
+      const bool lead = is_leader;
+      status = std::move(st);
+      if (lead) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_autopilot >= kAutopilotEvery) {
+          last_autopilot = now;
+          run_autopilot(*status);
+        }
+        if (now - last_upserts >= kUpsertsEvery) {
+          last_upserts = now;
+          write_node_upserts();
+        }
+      }
+    });
+  });
+}
+
+ClusterRole AgentCluster::Impl::role() const {
+  if (raft) {
+    if (conf.is_voter(identity.id)) return ClusterRole::kVoter;
+    if (conf.is_learner(identity.id)) return ClusterRole::kLearner;
+    return ClusterRole::kObserver;
+  }
+  return cluster_id.empty() ? ClusterRole::kNone : ClusterRole::kObserver;
+}
+
+void AgentCluster::Impl::publish_meta() {
+  const std::string r = role() == ClusterRole::kNone ? "" : role_name(role());
+  const bool never = config.voter == "never";
+  gossip.update_meta([&](gossip::NodeMeta& meta) {
+    meta.cluster_id = cluster_id;
+    meta.role = r;
+    const bool tagged =
+        std::find(meta.tags.begin(), meta.tags.end(), "voter=never") != meta.tags.end();
+    if (never && !tagged) meta.tags.push_back("voter=never");
+  });
+}
+
+void AgentCluster::Impl::run_autopilot(const RaftStatus& st) {
+  if (change_inflight) return;
+  const auto now = std::chrono::steady_clock::now();
+  AutopilotConfig cfg;
+  cfg.voters = static_cast<size_t>(config.voters);
+  cfg.dead_voter_grace = config.dead_voter_grace_ms;
+  std::vector<AutopilotMember> members;
+  std::map<NodeId, const RaftPeerStatus*> progress;
+  for (const RaftPeerStatus& p : st.peers) progress[p.id] = &p;
+  for (const auto& [id, p] : peers) {
+    if (!p.cluster_id.empty() && p.cluster_id != cluster_id) continue;
+    AutopilotMember m;
+    m.id = id;
+    m.alive = p.alive;
+    m.may_vote = p.may_vote;
+    m.zone = p.zone;
+    if (id == identity.id) {
+      m.alive = true;
+      m.match = st.last_index;
+    } else if (auto it = progress.find(id); it != progress.end()) {
+      m.match = it->second->match;
+      m.since_heard = it->second->since_heard;
+      if (m.match + kCaughtUpSlack >= st.last_index) {
+        caught_up_since.try_emplace(id, now);
+        m.caught_up_for = now - caught_up_since[id];
+      } else {
+        caught_up_since.erase(id);
+      }
+    }
+    members.push_back(std::move(m));
+  }
+  // Members in the configuration that gossip has forgotten still count.
+  for (const RaftPeerStatus& p : st.peers) {
+    if (peers.contains(p.id)) continue;
+    AutopilotMember m;
+    m.id = p.id;
+    m.alive = false;
+    m.match = p.match;
+    m.since_heard = p.since_heard;
+    members.push_back(std::move(m));
+  }
+  AutopilotDecision d = autopilot_next(cfg, identity.id, st.conf, st.conf_change_pending, members);
+  if (!d.change) return;
+  spdlog::info("autopilot: {}", d.reason);
+  change_inflight = true;
+  raft->propose_conf_change(*d.change, [this](Status s, raft::Index) {
+    asio::post(io, [this, s] {
+      change_inflight = false;
+      if (!s.is_ok()) spdlog::warn("autopilot: change not made: {}", s.message());
+      refresh_status();
+    });
+  });
+}
+
+void AgentCluster::Impl::write_node_upserts() {
+  if (upserts_inflight > 0) return;
+  std::vector<scheduler::NodeUpsert> todo;
+  machine.read([&](const scheduler::ClusterState& state) {
+    for (const gossip::Member& m : gossip.core().members()) {
+      if (m.status == gossip::MemberStatus::kLeft) continue;
+      if (!m.meta.cluster_id.empty() && m.meta.cluster_id != cluster_id) continue;
+      scheduler::NodeRecord r;
+      r.id = m.id;
+      r.name = m.meta.name;
+      r.address = m.meta.gossip.ip;
+      r.rpc_port = m.meta.rpc_port;
+      r.http_port = m.meta.http_port;
+      r.dns_port = m.meta.dns_port;
+      r.cpu_mhz = m.meta.resources.cpu_mhz;
+      r.memory_mb = m.meta.resources.memory_mb;
+      r.attrs = m.meta.attrs;
+      r.alive =
+          m.status == gossip::MemberStatus::kAlive || m.status == gossip::MemberStatus::kSuspect;
+      r.role = m.meta.role;
+      const scheduler::NodeRecord* known = state.nodes().find(m.id);
+      if (known != nullptr) {
+        r.eligible = known->eligible;
+        r.drain = known->drain;
+      }
+      if (!state.nodes().differs(r)) continue;
+      r.since_unix_ms = (known != nullptr && known->alive == r.alive)
+                            ? known->since_unix_ms
+                            : static_cast<uint64_t>(unix_ms());
+      todo.push_back(scheduler::NodeUpsert{std::move(r)});
+      if (todo.size() >= kMaxUpsertsInflight) break;
+    }
+  });
+  for (auto& u : todo) {
+    ++upserts_inflight;
+    raft->propose(scheduler::encode(u), [this](Status, raft::Index) {
+      asio::post(io, [this] {
+        if (upserts_inflight > 0) --upserts_inflight;
+      });
+    });
+  }
+}
+
+void AgentCluster::Impl::wake_waiters() {
+  const uint64_t index = machine.kv_index();
+  while (!waiters.empty() && waiters.begin()->first < index) {
+    auto w = std::move(waiters.begin()->second);
+    waiters.erase(waiters.begin());
+    w.wake();
+  }
+}
+
+void AgentCluster::add_self(nlohmann::json& self) const {
+  const Impl& p = *impl_;
+  self["cluster"] = {
+      {"cluster_id", p.cluster_id},
+      {"role", role_name(p.role())},
+      {"rpc", format_host_port(p.config.bind, p.config.rpc_port)},
+      {"leader", p.leader.is_zero() ? "" : p.leader.to_string()},
+      {"applied_index", p.machine.applied()},
+  };
+}
+
+void AgentCluster::write_metrics(MetricsText& m) const {
+  const Impl& p = *impl_;
+  m.gauge("shoal_raft_is_leader", "1 if this agent is the Raft leader", p.is_leader ? 1 : 0);
+  m.gauge("shoal_raft_term", "The Raft term this agent knows", static_cast<double>(p.term));
+  m.gauge("shoal_raft_applied_index", "The last log index applied to the state here",
+          static_cast<double>(p.machine.applied()));
+  if (p.raft) {
+    const RaftHostStats& s = p.raft->stats();
+    m.counter("shoal_raft_synced_saves_total", "Synced writes of the Raft log",
+              static_cast<double>(s.synced_saves.load()));
+    m.counter("shoal_raft_messages_in_total", "Raft messages received",
+              static_cast<double>(s.messages_in.load()));
+    m.counter("shoal_raft_messages_out_total", "Raft messages sent",
+              static_cast<double>(s.messages_out.load()));
+  }
+  const RpcCounters& sc = p.server->counters();
+  m.counter("shoal_rpc_handshakes_ok_total", "RPC handshakes that succeeded (server side)",
+            static_cast<double>(sc.handshakes_ok.load()));
+  m.counter("shoal_rpc_handshakes_failed_auth_total",
+            "RPC handshakes refused: wrong key, label or transcript (server side)",
+            static_cast<double>(sc.handshakes_failed_auth.load()));
+  m.counter("shoal_rpc_frames_rejected_auth_total", "RPC frames that failed to open",
+            static_cast<double>(sc.frames_rejected_auth.load()));
+  m.counter("shoal_rpc_frames_dropped_decode_total", "RPC frames that did not decode",
+            static_cast<double>(p.frames_dropped_decode.load()));
+}
+
+}  // namespace shoal::node

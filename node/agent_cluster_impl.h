@@ -1,0 +1,160 @@
+// The parts of AgentCluster (node/agent_cluster.h), shared by its three .cc
+// files: agent_cluster.cc (lifecycle, formation, address book, autopilot,
+// node registry), cluster_rpc_service.cc (forwarding and the followed log)
+// and cluster_http.cc (the HTTP endpoints). Internal to node/.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "node/agent_cluster.h"
+#include "node/cluster_machine.h"
+#include "node/cluster_rpc.h"
+#include "node/raft_host.h"
+#include "node/raft_rpc.h"
+#include "node/rpc_transport.h"
+
+namespace shoal::node {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// What this node is in the cluster, as published in gossip metadata.
+enum class ClusterRole { kNone, kObserver, kLearner, kVoter };
+const char* role_name(ClusterRole r);
+
+// A member as gossip shows it, with the fields the cluster needs.
+struct PeerInfo {
+  NodeId id;
+  std::string name;
+  std::string address;  // advertised IP
+  uint16_t rpc_port = 0;
+  bool alive = false;
+  std::string role;  // from its metadata
+  std::string cluster_id;
+  std::string zone;
+  bool may_vote = true;
+};
+
+struct AgentCluster::Impl {
+  Impl(boost::asio::io_context& io, const AgentConfig& config, const NodeIdentity& identity,
+       std::filesystem::path data_dir, AgentGossip& gossip);
+
+  // ---- agent_cluster.cc ----
+  Status start();
+  void stop();
+  void on_tick();
+  void arm_tick();
+  void refresh_peers();
+  void maybe_bootstrap();
+  Status open_raft(std::optional<raft::ConfState> bootstrap);
+  Status adopt_cluster_id(const std::string& id);
+  void on_role_change(bool leader, uint64_t term, const NodeId& leader_id);
+  void refresh_status();
+  void publish_meta();
+  void run_autopilot(const RaftStatus& st);
+  void write_node_upserts();
+  ClusterRole role() const;
+  std::optional<boost::asio::ip::tcp::endpoint> rpc_endpoint(const NodeId& id) const;
+  std::string name_of(const NodeId& id) const;
+
+  // ---- cluster_rpc_service.cc ----
+  void on_server_frame(const NodeId& peer, std::vector<uint8_t> frame, RpcReply reply);
+  void on_client_frame(const NodeId& peer, std::vector<uint8_t> frame);
+  void serve_forward(ForwardRequest req, RpcReply reply);
+  void serve_follow(const FollowRequest& req, RpcReply reply);
+  // Sends an HTTP request to the leader; `respond` gets its answer, or a 503.
+  void forward(const HttpRequest& req, HttpRespond respond);
+  // A connection to `peer` failed: its forwarded requests will get no answer.
+  void on_client_failure(const boost::asio::ip::tcp::endpoint& peer);
+  void follow_step();
+  void on_follow_response(FollowResponse r);
+
+  // ---- cluster_http.cc ----
+  void add_routes(const std::shared_ptr<Router>& router);
+
+  // Fixed at construction.
+  boost::asio::io_context& io;
+  AgentConfig config;
+  NodeIdentity identity;
+  std::filesystem::path data_dir;
+  AgentGossip& gossip;
+  std::weak_ptr<Router> router;
+
+  // RPC.
+  std::unique_ptr<RpcServer> server;
+  std::unique_ptr<RpcClient> client;
+  std::unique_ptr<RaftRpcTransport> transport;
+
+  // Raft and the state (the host is null on observers).
+  ClusterMachine machine;
+  std::unique_ptr<RaftHost> raft;
+  std::unique_ptr<RaftRpcReceiver> receiver;
+  std::string cluster_id;
+  std::string bootstrap_status;
+
+  // What the agent thread knows of Raft (updated from on_role_change and
+  // periodic status() calls).
+  NodeId leader;
+  uint64_t term = 0;
+  bool is_leader = false;
+  std::optional<RaftStatus> status;
+  raft::ConfState conf;  // voters and learners, also known to observers
+
+  // Gossip's view, refreshed every tick.
+  std::map<NodeId, PeerInfo> peers;
+
+  // Forwarded requests awaiting the leader's answer.
+  struct PendingForward {
+    HttpRespond respond;
+    boost::asio::ip::tcp::endpoint to;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+  std::map<uint64_t, PendingForward> forwards;
+  uint64_t next_forward_id = 1;
+
+  // The followed log (observers).
+  struct Follow {
+    bool inflight = false;
+    uint64_t id = 0;
+    SteadyTime sent{};
+    SteadyTime next{};
+    NodeId from;
+    uint64_t snapshot_index = 0;
+    std::vector<uint8_t> snapshot;  // chunks received so far
+    raft::SnapshotMeta snapshot_meta;
+  } follow;
+  uint64_t next_follow_id = 1;
+
+  // Autopilot and the node registry (leader).
+  SteadyTime last_autopilot{};
+  bool change_inflight = false;
+  std::map<NodeId, SteadyTime> caught_up_since;
+  size_t upserts_inflight = 0;
+  SteadyTime last_upserts{};
+
+  // Blocking queries waiting for the KV index to pass theirs.
+  struct Waiter {
+    uint64_t index;
+    std::function<void()> wake;
+  };
+  std::multimap<uint64_t, Waiter> waiters;
+  void wake_waiters();
+
+  std::atomic<bool> waiters_wake_posted{false};
+  std::atomic<uint64_t> frames_dropped_decode{0};
+
+  boost::asio::steady_timer tick_timer;
+  bool stopped = false;
+  SteadyTime started_at{};
+};
+
+}  // namespace shoal::node

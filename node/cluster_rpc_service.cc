@@ -1,0 +1,386 @@
+// AgentCluster's RPC channels besides Raft: requests forwarded to the leader
+// and the log that observers follow (node/cluster_rpc.h has the messages).
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/http/field.hpp>
+
+#include "node/agent_cluster_impl.h"
+
+namespace shoal::node {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kForwardTimeout = 15s;
+constexpr auto kFollowTimeout = 10s;
+constexpr auto kFollowRetry = 1s;
+constexpr uint32_t kFollowMaxBytes = 4u << 20;
+constexpr size_t kSnapshotChunk = 4u << 20;
+
+HttpResponse unavailable(std::string_view why) {
+  HttpResponse r = HttpResponse::error(503, why);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+}  // namespace
+
+// ---- inbound frames ----
+
+void AgentCluster::Impl::on_server_frame(const NodeId& peer, std::vector<uint8_t> frame,
+                                         RpcReply reply) {
+  if (stopped || frame.empty()) return;
+  const uint8_t tag = frame.front();
+  const std::span<const uint8_t> body(frame.data() + 1, frame.size() - 1);
+  switch (tag) {
+    case kRaftRpcChannel: {
+      if (!raft) {
+        // The leader added this observer as a learner: from now on it keeps
+        // a Raft log of its own. Only a member of our own cluster may.
+        auto it = peers.find(peer);
+        if (cluster_id.empty() || it == peers.end() || it->second.cluster_id != cluster_id) {
+          frames_dropped_decode.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
+        spdlog::info("raft: {} replicates to this node: it joins the configuration",
+                     it->second.name);
+        if (Status st = open_raft(std::nullopt); !st.is_ok()) {
+          spdlog::error("raft: cannot open the log: {}", st.message());
+          return;
+        }
+      }
+      receiver->on_frame(peer, frame);
+      return;
+    }
+    case kForwardRpcChannel: {
+      auto req = decode_forward_request(body);
+      if (!req) {
+        frames_dropped_decode.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      serve_forward(std::move(*req), std::move(reply));
+      return;
+    }
+    case kFollowRpcChannel: {
+      auto req = decode_follow_request(body);
+      if (!req) {
+        frames_dropped_decode.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      serve_follow(*req, std::move(reply));
+      return;
+    }
+    default:
+      frames_dropped_decode.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void AgentCluster::Impl::on_client_frame(const NodeId& /*peer*/, std::vector<uint8_t> frame) {
+  if (stopped || frame.empty()) return;
+  const std::span<const uint8_t> body(frame.data() + 1, frame.size() - 1);
+  if (frame.front() == kForwardRpcChannel) {
+    auto resp = decode_forward_response(body);
+    if (!resp) {
+      frames_dropped_decode.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    auto it = forwards.find(resp->id);
+    if (it == forwards.end()) return;  // timed out already
+    PendingForward pending = std::move(it->second);
+    forwards.erase(it);
+    if (pending.timer) pending.timer->cancel();
+    HttpResponse r;
+    r.status = resp->status;
+    r.content_type = std::move(resp->content_type);
+    r.body = std::move(resp->body);
+    r.headers = std::move(resp->headers);
+    pending.respond(std::move(r));
+  } else if (frame.front() == kFollowRpcChannel) {
+    auto resp = decode_follow_response(body);
+    if (!resp) {
+      frames_dropped_decode.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    on_follow_response(std::move(*resp));
+  } else {
+    frames_dropped_decode.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// ---- forwarding ----
+
+void AgentCluster::Impl::serve_forward(ForwardRequest req, RpcReply reply) {
+  auto r = router.lock();
+  const auto method = boost::beast::http::string_to_verb(req.method);
+  const uint64_t id = req.id;
+  auto answer = [this, id, reply](HttpResponse resp) {
+    ForwardResponse out;
+    out.id = id;
+    out.status = resp.status;
+    out.content_type = std::move(resp.content_type);
+    out.body = std::move(resp.body);
+    out.headers = std::move(resp.headers);
+    if (out.body.size() > kMaxForwardBody) {
+      out.status = 500;
+      out.content_type = "application/json";
+      out.body = R"({"error":"the answer is too large to forward; ask the leader directly"})";
+      out.headers.clear();
+    }
+    // Handlers may answer from the Raft thread; RPC replies go out on ours.
+    asio::post(
+        io, [reply, frame = encode_frame(out)]() mutable { (void)reply.send(std::move(frame)); });
+  };
+  if (!r || method == HttpMethod::unknown) {
+    answer(HttpResponse::error(400, "unknown method " + req.method));
+    return;
+  }
+  HttpRequest http;
+  http.method = method;
+  http.target = std::move(req.target);
+  http.body = std::move(req.body);
+  if (!req.content_type.empty()) {
+    http.headers.set(boost::beast::http::field::content_type, req.content_type);
+  }
+  http.remote = "rpc";
+  http.forwarded_hops = req.hops;
+  r->dispatch(std::move(http), std::move(answer));
+}
+
+void AgentCluster::Impl::forward(const HttpRequest& req, HttpRespond respond) {
+  if (stopped) {
+    respond(unavailable("the agent is shutting down"));
+    return;
+  }
+  if (leader.is_zero()) {
+    respond(unavailable("no Raft leader is known right now; retry shortly"));
+    return;
+  }
+  if (leader == identity.id || req.forwarded_hops >= kMaxForwardHops) {
+    respond(unavailable("leadership is changing; retry shortly"));
+    return;
+  }
+  auto to = rpc_endpoint(leader);
+  if (!to) {
+    respond(unavailable("the leader's RPC address is not known yet; retry shortly"));
+    return;
+  }
+  if (req.body.size() > kMaxForwardBody) {
+    respond(HttpResponse::error(413, "the body is too large to forward to the leader"));
+    return;
+  }
+  ForwardRequest f;
+  f.id = next_forward_id++;
+  f.hops = static_cast<uint8_t>(req.forwarded_hops + 1);
+  f.method = std::string(boost::beast::http::to_string(req.method));
+  f.target = req.target;
+  f.body = req.body;
+  if (auto ct = req.headers.find(boost::beast::http::field::content_type);
+      ct != req.headers.end()) {
+    f.content_type = std::string(ct->value());
+  }
+  if (Status st = client->send(*to, encode_frame(f)); !st.is_ok()) {
+    respond(unavailable("cannot reach the leader: " + st.message()));
+    return;
+  }
+  // A blocking query may legitimately wait at the leader for its `wait`.
+  auto timeout = std::chrono::steady_clock::duration(kForwardTimeout);
+  if (auto w = req.query_value("wait"); w && req.query_value("index")) {
+    timeout += std::chrono::minutes(10);
+  }
+  PendingForward pending;
+  pending.respond = std::move(respond);
+  pending.to = *to;
+  pending.timer = std::make_unique<asio::steady_timer>(io, timeout);
+  const uint64_t id = f.id;
+  pending.timer->async_wait([this, id](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto it = forwards.find(id);
+    if (it == forwards.end()) return;
+    auto respond = std::move(it->second.respond);
+    forwards.erase(it);
+    respond(HttpResponse::error(504, "the leader did not answer in time"));
+  });
+  forwards.emplace(id, std::move(pending));
+}
+
+void AgentCluster::Impl::on_client_failure(const boost::asio::ip::tcp::endpoint& peer) {
+  // The request may or may not have reached the leader: for a write the
+  // outcome is unknown, which is what a 503 says (the client may retry; a
+  // CAS write tells it whether the first attempt landed).
+  for (auto it = forwards.begin(); it != forwards.end();) {
+    if (it->second.to != peer) {
+      ++it;
+      continue;
+    }
+    auto respond = std::move(it->second.respond);
+    if (it->second.timer) it->second.timer->cancel();
+    it = forwards.erase(it);
+    respond(
+        unavailable("lost the connection to the leader; the request may not have been "
+                    "applied; retry shortly"));
+  }
+  if (follow.inflight) {
+    if (auto from = rpc_endpoint(follow.from); from && *from == peer) follow.inflight = false;
+  }
+}
+
+// ---- the followed log ----
+
+void AgentCluster::Impl::serve_follow(const FollowRequest& req, RpcReply reply) {
+  auto send = [this, reply](FollowResponse resp) {
+    asio::post(
+        io, [reply, frame = encode_frame(resp)]() mutable { (void)reply.send(std::move(frame)); });
+  };
+  FollowResponse base;
+  base.id = req.id;
+  base.cluster_id = cluster_id;
+  base.leader = leader;
+  base.term = term;
+  base.conf = conf;
+  if (!raft) {
+    base.error = "this agent keeps no Raft log (it is an observer)";
+    send(std::move(base));
+    return;
+  }
+  const size_t max_bytes = std::min<uint32_t>(req.max_bytes, kFollowMaxBytes);
+  raft->read_committed(
+      req.after, max_bytes,
+      [req, base = std::move(base), send](Result<LogFollowBatch> batch) mutable {
+        if (!batch) {
+          base.error = batch.status().message();
+          send(std::move(base));
+          return;
+        }
+        base.commit = batch->commit;
+        if (batch->snapshot) {
+          const raft::Snapshot& snap = *batch->snapshot;
+          const uint64_t offset =
+              req.snapshot_index == snap.meta.index.value() ? req.snapshot_offset : 0;
+          if (offset > snap.data.size()) {
+            base.error = "snapshot offset beyond its size";
+            send(std::move(base));
+            return;
+          }
+          const size_t n = std::min<size_t>(kSnapshotChunk, snap.data.size() - offset);
+          base.has_snapshot = true;
+          base.snapshot_meta = snap.meta;
+          base.snapshot_size = snap.data.size();
+          base.snapshot_offset = offset;
+          base.snapshot_chunk.assign(snap.data.begin() + static_cast<std::ptrdiff_t>(offset),
+                                     snap.data.begin() + static_cast<std::ptrdiff_t>(offset + n));
+        } else {
+          base.entries = std::move(batch->entries);
+        }
+        send(std::move(base));
+      });
+}
+
+void AgentCluster::Impl::follow_step() {
+  const auto now = std::chrono::steady_clock::now();
+  if (follow.inflight && now - follow.sent < kFollowTimeout) return;
+  if (now < follow.next) return;
+  // A voter of our cluster; keep the one we used while it stays alive.
+  NodeId source;
+  auto usable = [&](const PeerInfo& p) {
+    return p.id != identity.id && p.alive && p.role == "voter" && p.rpc_port != 0 &&
+           (cluster_id.empty() || p.cluster_id == cluster_id);
+  };
+  if (auto it = peers.find(follow.from); it != peers.end() && usable(it->second)) {
+    source = follow.from;
+  } else {
+    for (const auto& [id, p] : peers) {
+      if (usable(p)) {
+        source = id;
+        break;
+      }
+    }
+  }
+  if (source.is_zero()) return;
+  auto to = rpc_endpoint(source);
+  if (!to) return;
+  FollowRequest req;
+  req.id = next_follow_id++;
+  req.after = machine.applied();
+  req.max_bytes = kFollowMaxBytes;
+  req.snapshot_index = follow.snapshot_index;
+  req.snapshot_offset = follow.snapshot.size();
+  if (!client->send(*to, encode_frame(req)).is_ok()) {
+    follow.next = now + kFollowRetry;
+    return;
+  }
+  follow.inflight = true;
+  follow.id = req.id;
+  follow.sent = now;
+  follow.from = source;
+}
+
+void AgentCluster::Impl::on_follow_response(FollowResponse r) {
+  if (!follow.inflight || r.id != follow.id || raft) return;
+  follow.inflight = false;
+  const auto now = std::chrono::steady_clock::now();
+  if (!r.error.empty()) {
+    spdlog::debug("follow: {} answered: {}", name_of(follow.from), r.error);
+    follow.next = now + kFollowRetry;
+    return;
+  }
+  if (r.cluster_id.empty()) {
+    follow.next = now + kFollowRetry;
+    return;
+  }
+  if (!cluster_id.empty() && r.cluster_id != cluster_id) {
+    spdlog::warn("follow: {} belongs to cluster {}, this agent to {}: ignored",
+                 name_of(follow.from), r.cluster_id, cluster_id);
+    follow.next = now + kFollowRetry;
+    return;
+  }
+  if (cluster_id.empty()) {
+    if (Status st = adopt_cluster_id(r.cluster_id); !st.is_ok()) {
+      spdlog::error("follow: {}", st.message());
+      follow.next = now + kFollowRetry;
+      return;
+    }
+  }
+  leader = r.leader;
+  term = r.term;
+  conf = r.conf;
+  if (r.has_snapshot) {
+    if (r.snapshot_meta.index.value() != follow.snapshot_index ||
+        r.snapshot_offset != follow.snapshot.size()) {
+      follow.snapshot.clear();
+      follow.snapshot_index = r.snapshot_meta.index.value();
+      if (r.snapshot_offset != 0) {
+        follow.next = now;
+        follow_step();
+        return;
+      }
+    }
+    follow.snapshot.insert(follow.snapshot.end(), r.snapshot_chunk.begin(), r.snapshot_chunk.end());
+    if (follow.snapshot.size() >= r.snapshot_size) {
+      if (Status st = machine.restore_image(follow.snapshot); !st.is_ok()) {
+        spdlog::error("follow: cannot restore the snapshot at {}: {}", follow.snapshot_index,
+                      st.message());
+        follow.next = now + kFollowRetry;
+      } else {
+        spdlog::info("follow: restored the snapshot at index {}", follow.snapshot_index);
+      }
+      follow.snapshot.clear();
+      follow.snapshot.shrink_to_fit();
+      follow.snapshot_index = 0;
+    }
+    follow_step();
+    return;
+  }
+  bool progressed = false;
+  for (const raft::Entry& e : r.entries) {
+    if (e.index.value() <= machine.applied()) continue;
+    if (e.index.value() != machine.applied() + 1) break;  // a gap: ask again
+    machine.apply(e);
+    progressed = true;
+  }
+  if (progressed) follow_step();
+}
+
+}  // namespace shoal::node
