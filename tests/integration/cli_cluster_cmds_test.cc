@@ -63,26 +63,40 @@ TEST_P(ClusterCmdUsage, IsOneLineOnStderrAndExitCode2) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cli, ClusterCmdUsage,
-    ::testing::Values(UsageCase{{"status", "stray"}, "unexpected argument \"stray\""},
-                      UsageCase{{"status", "--frobnicate"}, "unknown flag --frobnicate"},
-                      UsageCase{{"kv"}, "kv needs a command"}, UsageCase{{"kv", "frob"}, "frob"},
-                      UsageCase{{"kv", "get"}, "KEY"}, UsageCase{{"kv", "get", ""}, "KEY"},
-                      UsageCase{{"kv", "put"}, "KEY"}, UsageCase{{"kv", "delete"}, "KEY"},
-                      UsageCase{{"kv", "get", "k", "--frobnicate"}, "unknown flag --frobnicate"},
-                      UsageCase{{"kv", "get", "k", "--raw", "--json"}, "--json"},
-                      UsageCase{{"kv", "put", "k", "v", "--cas", "abc"}, "--cas"},
-                      UsageCase{{"kv", "put", "k", "v", "--cas", "-1"}, "--cas"},
-                      UsageCase{{"kv", "put", "k", "v", "--cas"}, "--cas"},
-                      UsageCase{{"kv", "delete", "k", "--cas", "x"}, "--cas"},
-                      UsageCase{{"kv", "delete", "k", "--cas", "3", "--recurse"}, "--cas"},
-                      UsageCase{{"kv", "put", "k", "v", "extra"}, "unexpected argument \"extra\""},
-                      UsageCase{{"raft"}, "raft needs a command"},
-                      UsageCase{{"raft", "transfer-leader", "a", "b"}, "unexpected argument \"b\""},
-                      UsageCase{{"snapshot"}, "snapshot needs a command"},
-                      UsageCase{{"snapshot", "save"}, "FILE"},
-                      UsageCase{{"snapshot", "restore"}, "FILE"},
-                      UsageCase{{"status", "--token", "two words"}, "--token"},
-                      UsageCase{{"keygen", "--token", "t"}, "unknown flag --token"}),
+    ::testing::Values(
+        UsageCase{{"status", "stray"}, "unexpected argument \"stray\""},
+        UsageCase{{"status", "--frobnicate"}, "unknown flag --frobnicate"},
+        UsageCase{{"kv"}, "kv needs a command"}, UsageCase{{"kv", "frob"}, "frob"},
+        UsageCase{{"kv", "get"}, "KEY"}, UsageCase{{"kv", "get", ""}, "KEY"},
+        UsageCase{{"kv", "put"}, "KEY"}, UsageCase{{"kv", "delete"}, "KEY"},
+        UsageCase{{"kv", "get", "k", "--frobnicate"}, "unknown flag --frobnicate"},
+        UsageCase{{"kv", "get", "k", "--raw", "--json"}, "--json"},
+        UsageCase{{"kv", "put", "k", "v", "--cas", "abc"}, "--cas"},
+        UsageCase{{"kv", "put", "k", "v", "--cas", "-1"}, "--cas"},
+        UsageCase{{"kv", "put", "k", "v", "--cas"}, "--cas"},
+        UsageCase{{"kv", "delete", "k", "--cas", "x"}, "--cas"},
+        UsageCase{{"kv", "delete", "k", "--cas", "3", "--recurse"}, "--cas"},
+        UsageCase{{"kv", "put", "k", "v", "extra"}, "unexpected argument \"extra\""},
+        UsageCase{{"raft"}, "raft needs a command"},
+        UsageCase{{"raft", "transfer-leader", "a", "b"}, "unexpected argument \"b\""},
+        UsageCase{{"raft", "recover", "--data-dir", "/nonexistent"}, "--peers"},
+        UsageCase{{"raft", "recover", "--peers", kId1}, "--data-dir"},
+        UsageCase{{"raft", "recover", "--data-dir", "/nonexistent", "--peers", "xyz"}, "\"xyz\""},
+        UsageCase{{"raft", "recover", "--data-dir", "/nonexistent", "--peers", kId1 + ",zz"},
+                  "\"zz\""},
+        UsageCase{{"raft", "recover", "--data-dir", "/nonexistent", "--peers", kId1 + "0"},
+                  "--peers"},
+        UsageCase{{"raft", "recover", "--data-dir", "/nonexistent", "--peers", kId1 + ","},
+                  "--peers"},
+        UsageCase{{"raft", "recover", "--data-dir", "/nonexistent", "--peers", kId1 + "," + kId1},
+                  "twice"},
+        // recover never talks to the agent, so it takes no token.
+        UsageCase{{"raft", "recover", "--data-dir", "/x", "--peers", kId1, "--token", "t"},
+                  "unknown flag --token"},
+        UsageCase{{"snapshot"}, "snapshot needs a command"},
+        UsageCase{{"snapshot", "save"}, "FILE"}, UsageCase{{"snapshot", "restore"}, "FILE"},
+        UsageCase{{"status", "--token", "two words"}, "--token"},
+        UsageCase{{"keygen", "--token", "t"}, "unknown flag --token"}),
     [](const ::testing::TestParamInfo<UsageCase>& info) {
       return "Case" + std::to_string(info.index);
     });
@@ -110,6 +124,53 @@ TEST(ClusterCmds, AnUnreachableAgentIsExitOneWithOneLineNamingTheAddress) {
     EXPECT_EQ(r.out, "");
   }
   EXPECT_FALSE(std::filesystem::exists(saved));
+}
+
+TEST(ClusterCmds, RaftRecoverChecksTheDataDirBeforeAsking) {
+  TempDir dir;
+  const std::string missing = (dir.path() / "nope").string();
+  auto r = run_shoal({"raft", "recover", "--data-dir", missing, "--peers", kId1, "--yes"});
+  EXPECT_EQ(r.status.describe(), "exit code 1") << r.err;
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find(missing), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+
+  // A directory without Raft state (not a server's data dir).
+  r = run_shoal({"raft", "recover", "--data-dir", dir.path().string(), "--peers", kId1, "--yes"});
+  EXPECT_EQ(r.status.describe(), "exit code 1") << r.err;
+  ASSERT_EQ(lines(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find((dir.path() / "raft").string()), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(ClusterCmds, RaftRecoverAbortsUnlessTheUserTypesRecover) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "raft");
+  // stdin is /dev/null: no answer is not a yes.
+  auto r = run_shoal(
+      {"raft", "recover", "--data-dir", dir.path().string(), "--peers", kId1 + "," + kId2});
+  EXPECT_EQ(r.status.describe(), "exit code 1") << r.err;
+  EXPECT_EQ(r.err, "shoal: aborted\n");
+  EXPECT_NE(r.out.find(kId1), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(kId2), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Type 'recover'"), std::string::npos) << r.out;
+  EXPECT_EQ(list_dir(dir.path() / "raft"), std::vector<std::string>{});
+}
+
+TEST(ClusterCmds, RaftRecoverReportsAStoreWithoutRaftStateInOneLine) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "raft");
+  auto r =
+      run_shoal({"raft", "recover", "--data-dir", dir.path().string(), "--peers", kId1, "--yes"});
+  EXPECT_EQ(r.status.describe(), "exit code 1") << r.err;
+  auto err_lines = lines(r.err);
+  ASSERT_EQ(err_lines.size(), 1u) << r.err;
+  EXPECT_TRUE(err_lines[0].starts_with("shoal: raft recover: ")) << err_lines[0];
+  EXPECT_NE(err_lines[0].find((dir.path() / "raft").string()), std::string::npos) << err_lines[0];
+  // The plan was shown, but nothing was asked (--yes) and nothing recovered.
+  EXPECT_NE(r.out.find(kId1), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("Type 'recover'"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("new voters"), std::string::npos) << r.out;
 }
 
 // ---------------------------------------------------------------- fake agent
