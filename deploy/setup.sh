@@ -12,6 +12,8 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
   # tests
   libgtest-dev libgmock-dev curl
+  # benchmarks (tests/bench/kv_loopback.sh)
+  wrk
 )
 
 missing=()
