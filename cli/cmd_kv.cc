@@ -53,7 +53,10 @@ std::string number_of(const json& j, const char* key) {
   return v.dump();
 }
 
-std::string kv_path(const std::string& key) { return "/v1/kv/" + percent_encode_path(key); }
+// An empty key (kv list from the root) is /v1/kv: the router wants no empty segment.
+std::string kv_path(const std::string& key) {
+  return key.empty() ? "/v1/kv" : "/v1/kv/" + percent_encode_path(key);
+}
 
 // "?a&b=1" from the parts that apply.
 std::string query_of(const std::vector<std::string>& parts) {

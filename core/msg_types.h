@@ -55,6 +55,7 @@ enum class MsgType : uint16_t {
   kStateKvSnapshot = 3001,   // the whole KV state
   kStateNodeUpsert = 3002,   // one node's record, from the leader (scheduler/node_registry.h)
   kStateSnapshot = 3003,     // the whole replicated state (scheduler/cluster_state.h)
+  kStateRestore = 3004,      // replace the whole state with a snapshot image (PUT /v1/snapshot)
   kTestEcho = 0xFF00,
   kTestPing = 0xFF01,
 };

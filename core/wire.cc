@@ -38,6 +38,7 @@ const char* msg_type_name(MsgType type) {
     case MsgType::kStateKvSnapshot: return "state_kv_snapshot";
     case MsgType::kStateNodeUpsert: return "state_node_upsert";
     case MsgType::kStateSnapshot: return "state_snapshot";
+    case MsgType::kStateRestore: return "state_restore";
   }
   return "unknown";
 }

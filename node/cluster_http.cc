@@ -244,6 +244,7 @@ void AgentCluster::Impl::add_routes(const std::shared_ptr<Router>& shared) {
     }
     read();
   };
+  r.add_async(HttpMethod::get, "/v1/kv", kv);  // ?recurse from the root
   r.add_async(HttpMethod::get, "/v1/kv/*key", kv);
   r.add_async(HttpMethod::put, "/v1/kv/*key", kv);
   r.add_async(HttpMethod::delete_, "/v1/kv/*key", kv);
@@ -274,6 +275,40 @@ void AgentCluster::Impl::add_routes(const std::shared_ptr<Router>& shared) {
           respond(unavailable("no consistent snapshot now: " + st.message()));
         }
       });
+    });
+  });
+
+  // Restore: the image goes through the log (one kStateRestore entry), so
+  // every replica replaces its state at the same index.
+  r.add_async(HttpMethod::put, "/v1/snapshot", [this](const HttpRequest& req, HttpRespond respond) {
+    if (req.body.size() > scheduler::kMaxRestoreBytes) {
+      respond(HttpResponse::error(413, "a snapshot to restore is at most 8 MiB"));
+      return;
+    }
+    const std::span<const uint8_t> image(reinterpret_cast<const uint8_t*>(req.body.data()),
+                                         req.body.size());
+    if (auto check = scheduler::ClusterState::restore(image); !check) {
+      respond(
+          HttpResponse::error(400, "not a Shoal snapshot: " + check.status().message(), "body"));
+      return;
+    }
+    if (!is_leader || !raft) {
+      forward(req, std::move(respond));
+      return;
+    }
+    raft->propose(scheduler::encode_restore(image), [this, respond](Status st, raft::Index index) {
+      if (!st.is_ok()) {
+        respond(unavailable("the restore may not have been applied: " + st.message()));
+        return;
+      }
+      auto outcome = machine.take_outcome(index.value());
+      if (!outcome || outcome->kind != scheduler::ApplyResult::Kind::kRestored) {
+        respond(HttpResponse::error(500, "the restore entry was not applied"));
+        return;
+      }
+      HttpResponse out = HttpResponse::json(200, {{"restored", true}, {"index", index.value()}});
+      out.headers.emplace_back("X-Shoal-Index", std::to_string(index.value()));
+      respond(std::move(out));
     });
   });
 }

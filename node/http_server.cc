@@ -83,9 +83,25 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_request() {
     phase_ = Phase::kReading;
     parser_.emplace();
-    parser_->body_limit(state_->options.body_limit);
+    body_limit_ = state_->options.body_limit;
+    parser_->body_limit(body_limit_);
     parser_->header_limit(static_cast<uint32_t>(state_->options.header_limit));
     stream_.expires_after(state_->options.read_timeout);
+    // The header first: a few paths (a snapshot restore) may send larger bodies.
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, size_t bytes) {
+    if (ec) return on_read(ec, bytes);
+    const auto target = parser_->get().target();
+    const std::string_view path(target.data(), target.size());
+    for (const std::string& large : state_->options.large_body_paths) {
+      if (path.substr(0, path.find('?')) == large) {
+        body_limit_ = state_->options.large_body_limit;
+        parser_->body_limit(body_limit_);
+      }
+    }
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
@@ -94,7 +110,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       if (ec == http::error::body_limit) {
         reply_and_close(HttpResponse::error(
-            413, "request body exceeds " + std::to_string(state_->options.body_limit) + " bytes"));
+            413, "request body exceeds " + std::to_string(body_limit_) + " bytes"));
       } else if (ec == http::error::header_limit) {
         reply_and_close(HttpResponse::error(431, "request header too large"));
       } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
@@ -197,6 +213,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<HttpServer::State> state_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  size_t body_limit_ = 0;                       // of the request being read
   http::response<http::string_body> response_;  // alive until its write completes
   std::optional<asio::executor_work_guard<beast::tcp_stream::executor_type>> handling_work_;
   Phase phase_ = Phase::kReading;

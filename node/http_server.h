@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "node/http_router.h"
@@ -16,7 +18,10 @@
 namespace shoal::node {
 
 struct HttpServerOptions {
-  size_t body_limit = 1 << 20;     // larger request bodies are answered 413
+  size_t body_limit = 1 << 20;  // larger request bodies are answered 413
+  // Exact paths that may send up to large_body_limit (PUT /v1/snapshot).
+  std::vector<std::string> large_body_paths = {"/v1/snapshot"};
+  size_t large_body_limit = 8 << 20;
   size_t header_limit = 16 << 10;  // larger request headers are answered 431
   // Time to receive one whole request; also how long an idle keep-alive
   // connection stays open.

@@ -94,10 +94,35 @@ std::optional<Header> peek_header(std::span<const uint8_t> b) {
   return Header{static_cast<uint16_t>(*type), static_cast<uint8_t>(*version)};
 }
 
+// The image inside a restore command, restored (and so fully validated).
+Result<ClusterState> decode_restore(std::span<const uint8_t> data) {
+  wire::DecodeLimits lim;
+  lim.max_bytes = kMaxRestoreBytes + 64;
+  lim.max_bin = kMaxRestoreBytes;
+  lim.max_array = 4;
+  lim.max_depth = 3;
+  auto env = wire::decode_envelope(data, lim);
+  if (!env) return env.status();
+  auto r = wire::FieldReader::open(env->body(), "state_restore");
+  if (!r) return r.status();
+  std::vector<uint8_t> image;
+  SHOAL_RETURN_IF_ERROR(r->bin(0, image, kMaxRestoreBytes));
+  return ClusterState::restore(image);
+}
+
 constexpr uint16_t kStateFirst = 3000;
 constexpr uint16_t kStateLast = 3999;
 
 }  // namespace
+
+std::vector<uint8_t> encode_restore(std::span<const uint8_t> image) {
+  return wire::encode_envelope(MsgType::kStateRestore, 1, [&](wire::Packer& p) {
+    p.pack_array(1);
+    p.pack_bin(static_cast<uint32_t>(image.size()));
+    p.pack_bin_body(reinterpret_cast<const char*>(image.data()),
+                    static_cast<uint32_t>(image.size()));
+  });
+}
 
 ApplyResult ClusterState::apply(uint64_t index, std::span<const uint8_t> data) {
   using Kind = ApplyResult::Kind;
@@ -124,8 +149,19 @@ ApplyResult ClusterState::apply(uint64_t index, std::span<const uint8_t> data) {
     } else {
       res.kind = Kind::kInvalid;
     }
+  } else if (h->type == static_cast<uint16_t>(MsgType::kStateRestore) && h->version <= 1) {
+    auto restored = decode_restore(data);
+    if (!restored) {
+      res.kind = Kind::kInvalid;
+    } else {
+      kv_ = std::move(restored->kv_);
+      nodes_ = std::move(restored->nodes_);
+      kv_.replaced_at(index);
+      res.kind = Kind::kRestored;
+    }
   } else if (h->type == static_cast<uint16_t>(MsgType::kStateKvCommand) ||
              h->type == static_cast<uint16_t>(MsgType::kStateNodeUpsert) ||
+             h->type == static_cast<uint16_t>(MsgType::kStateRestore) ||
              (h->type >= kStateFirst && h->type <= kStateLast &&
               h->type != static_cast<uint16_t>(MsgType::kStateKvSnapshot) &&
               h->type != static_cast<uint16_t>(MsgType::kStateSnapshot))) {

@@ -37,6 +37,7 @@ struct ApplyResult {
     kUnknownType,  // not applied: this build does not know the entry (upgrade required)
     kInvalid,      // rejected: malformed bytes or command; nothing changed
     kNone,         // an empty entry: nothing to apply
+    kRestored,     // a restore entry replaced the whole state
   };
   Kind kind = Kind::kNone;
   KvOutcome kv = KvOutcome::kApplied;  // for kKv
@@ -44,6 +45,11 @@ struct ApplyResult {
 
   bool operator==(const ApplyResult&) const = default;
 };
+
+// A restore command (kStateRestore): replace the whole state with `image`
+// (a ClusterState::snapshot()) when it is applied. At most kMaxRestoreBytes.
+inline constexpr size_t kMaxRestoreBytes = 8u << 20;
+std::vector<uint8_t> encode_restore(std::span<const uint8_t> image);
 
 class ClusterState {
  public:

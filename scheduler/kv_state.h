@@ -83,6 +83,12 @@ class KvState {
   uint64_t index() const { return index_; }
   // The last log index applied (changed anything or not).
   uint64_t applied() const { return applied_; }
+  // The whole state was replaced at log index `index` (a restore): from now
+  // on index() and applied() are `index`, so that blocking queries wake.
+  void replaced_at(uint64_t index) {
+    index_ = index;
+    applied_ = index;
+  }
 
   // The whole state as one envelope (core/msg_types.h 3001), and back.
   std::vector<uint8_t> snapshot() const;

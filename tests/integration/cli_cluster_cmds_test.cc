@@ -464,11 +464,11 @@ TEST_F(FakeAgentTest, KvListIsATableAndNothingForAnEmptyPrefix) {
   EXPECT_EXIT_CODE(r, 0);
   EXPECT_EQ(r.out, "[]\n");
 
-  // A 404 from the router, not the store, is an error.
-  answer(HttpResponse::error(404, "no such endpoint: /v1/kv/"));
+  // The root is listed at /v1/kv (no empty path segment); a 404 from the
+  // router, not the store, is an error (the fake serves no /v1/kv route).
   r = shoal({"kv", "list"});
   EXPECT_EXIT_CODE(r, 1);
-  EXPECT_EQ(r.err, "shoal: no such endpoint: /v1/kv/\n");
+  EXPECT_EQ(r.err, "shoal: no such endpoint: /v1/kv\n");
 }
 
 TEST_F(FakeAgentTest, RaftPeersIsATableWithRoles) {

@@ -430,5 +430,57 @@ TEST_F(ClusterTest, AWrongKeyPeerGetsNoRpcThrough) {
       << agents_[0]->metrics();
 }
 
+TEST_F(ClusterTest, SnapshotRestoreAndBlockingQueriesWorkThroughAFollower) {
+  add_agents(3, 18, 28260);
+  for (size_t i = 0; i < 3; ++i) start(i, {"--bootstrap-expect", "3"});
+  ASSERT_NO_FATAL_FAILURE(wait_healthy());
+  int lead = -1;
+  ASSERT_TRUE(eventually(
+      [&] {
+        return (lead = agreed_leader({0, 1, 2})) >= 0;
+      },
+      10s, 50ms))
+      << logs();
+  const size_t follower = lead == 0 ? 1 : 0;
+  ASSERT_TRUE(put(follower, "snap/a", "1"));
+  ASSERT_TRUE(put(follower, "snap/b", "2"));
+
+  // Save through a follower (forwarded to the leader), then change things.
+  auto saved = kv(follower, http::verb::get, "/v1/snapshot");
+  ASSERT_TRUE(saved);
+  ASSERT_EQ(saved->status, 200u) << saved->body;
+  ASSERT_FALSE(saved->body.empty());
+  ASSERT_TRUE(put(follower, "snap/c", "3"));
+  auto del = kv(follower, http::verb::delete_, "/v1/kv/snap/a");
+  ASSERT_TRUE(del && del->status == 200u);
+
+  // A blocking query on the third agent waits for the next change.
+  auto now = kv(2, http::verb::get, "/v1/kv/snap/b");
+  ASSERT_TRUE(now && now->status == 200u);
+  const std::string index = now->header("x-shoal-index");
+  ASSERT_FALSE(index.empty());
+  std::optional<HttpResult> woken;
+  std::thread blocked(
+      [&] { woken = kv(2, http::verb::get, "/v1/kv/snap/b?index=" + index + "&wait=20s"); });
+
+  // Restore through the follower: every agent goes back to the saved state.
+  auto restored = kv(follower, http::verb::put, "/v1/snapshot", saved->body);
+  ASSERT_TRUE(restored);
+  ASSERT_EQ(restored->status, 200u) << restored->body;
+  blocked.join();
+  ASSERT_TRUE(woken);
+  EXPECT_EQ(woken->status, 200u);
+  EXPECT_GT(std::stoull(woken->header("x-shoal-index")), std::stoull(index));
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(get_raw(i, "snap/a"), "1") << "agent " << i;
+    EXPECT_EQ(get_raw(i, "snap/c"), std::nullopt) << "agent " << i;
+  }
+  // A body that is no snapshot is refused and changes nothing.
+  auto junk = kv(follower, http::verb::put, "/v1/snapshot", "not a snapshot");
+  ASSERT_TRUE(junk);
+  EXPECT_EQ(junk->status, 400u) << junk->body;
+  EXPECT_EQ(get_raw(lead, "snap/b"), "2");
+}
+
 }  // namespace
 }  // namespace shoal::testing
