@@ -202,7 +202,8 @@ Result<FollowResponse> decode_follow_response(std::span<const uint8_t> bytes) {
   SHOAL_RETURN_IF_ERROR(r->u64(9, m.snapshot_size));
   SHOAL_RETURN_IF_ERROR(r->u64(10, m.snapshot_offset));
   SHOAL_RETURN_IF_ERROR(r->bin(11, m.snapshot_chunk, kMaxFollowBytes));
-  if (m.has_snapshot && m.snapshot_offset + m.snapshot_chunk.size() > m.snapshot_size) {
+  if (m.has_snapshot && (m.snapshot_offset > m.snapshot_size ||
+                         m.snapshot_chunk.size() > m.snapshot_size - m.snapshot_offset)) {
     return Status::decode("follow_response: snapshot chunk beyond the snapshot's size");
   }
   if (!r->has(12)) return Status::decode("follow_response field 12: missing");
@@ -214,7 +215,8 @@ Result<FollowResponse> decode_follow_response(std::span<const uint8_t> bytes) {
     SHOAL_RETURN_IF_ERROR(entries->bin(i, buf, kMaxFollowBytes));
     auto e = raft::codec::decode_entry(buf);
     if (!e) return e.status();
-    if (!m.entries.empty() && e->index.value() != m.entries.back().index.value() + 1) {
+    if (!m.entries.empty() && (m.entries.back().index.value() == UINT64_MAX ||
+                               e->index.value() != m.entries.back().index.value() + 1)) {
       return Status::decode("follow_response: entries are not consecutive");
     }
     m.entries.push_back(std::move(*e));

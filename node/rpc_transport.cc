@@ -27,6 +27,7 @@ constexpr size_t kSealOverhead = crypto_secretstream_xchacha20poly1305_ABYTES;
 // Bodies are read in chunks, so a peer that announces a large frame and then
 // stalls holds only the memory of what it actually sent.
 constexpr size_t kReadChunk = 64 << 10;
+constexpr size_t kMaxWriteBatch = 64;  // frames per gathered write
 // A read buffer above this is released after its frame instead of kept.
 constexpr size_t kKeepBufferBytes = 1 << 20;
 
@@ -249,22 +250,31 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
     write_next();
   }
 
+  // Writes every queued frame (up to kMaxWriteBatch) in one gathered write:
+  // under load, Raft appends and acknowledgements queue up while a write is
+  // in flight, and one syscall then carries them all.
   void write_next() {
     if (writing_ || out_.empty() || phase_ == Phase::kClosed) return;
     writing_ = true;
-    const OutFrame& f = out_.front();
-    const std::array<asio::const_buffer, 2> buffers = {asio::buffer(f.header),
-                                                       asio::buffer(f.body)};
-    asio::async_write(socket_, buffers, [self = shared_from_this()](const error_code& e, size_t) {
-      self->writing_ = false;
-      if (self->phase_ == Phase::kClosed) return;
-      if (e) return self->fail_io("write to " + self->name_, e);
-      const OutFrame& done = self->out_.front();
-      self->queued_bytes_ -= kLengthBytes + done.body.size();
-      if (done.data) ++self->state_->counters.frames_sent;
-      self->out_.pop_front();
-      self->write_next();
-    });
+    write_buffers_.clear();
+    const size_t n = std::min(out_.size(), kMaxWriteBatch);
+    for (size_t i = 0; i < n; ++i) {
+      write_buffers_.push_back(asio::buffer(out_[i].header));
+      write_buffers_.push_back(asio::buffer(out_[i].body));
+    }
+    asio::async_write(socket_, write_buffers_,
+                      [self = shared_from_this(), n](const error_code& e, size_t) {
+                        self->writing_ = false;
+                        if (self->phase_ == Phase::kClosed) return;
+                        if (e) return self->fail_io("write to " + self->name_, e);
+                        for (size_t i = 0; i < n; ++i) {
+                          const OutFrame& done = self->out_.front();
+                          self->queued_bytes_ -= kLengthBytes + done.body.size();
+                          if (done.data) ++self->state_->counters.frames_sent;
+                          self->out_.pop_front();
+                        }
+                        self->write_next();
+                      });
   }
 
   void read_header() {
@@ -370,8 +380,9 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   std::unique_ptr<RpcInitiator> initiator_;
   std::unique_ptr<RpcResponder> responder_;
   std::unique_ptr<SecureChannel> channel_;
-  std::deque<std::vector<uint8_t>> pending_;  // plaintexts sent before the channel opened
-  std::deque<OutFrame> out_;                  // framed, not yet fully written
+  std::deque<std::vector<uint8_t>> pending_;       // plaintexts sent before the channel opened
+  std::deque<OutFrame> out_;                       // framed, not yet fully written
+  std::vector<asio::const_buffer> write_buffers_;  // the write in flight (its frames lead out_)
   bool writing_ = false;
   size_t queued_bytes_ = 0;  // framed size of pending_ and out_
   std::array<uint8_t, kLengthBytes> header_in_{};
