@@ -587,7 +587,7 @@ TEST(ClusterRpc, FollowResponseSnapshotChunkStaysWithinTheSnapshot) {
 // uint64, so an offset near 2^64 with a non-empty chunk passes. Enable once
 // the check is written without the overflow (e.g. offset > size ||
 // chunk.size() > size - offset).
-TEST(ClusterRpc, DISABLED_FollowResponseSnapshotBoundsDoNotWrap) {
+TEST(ClusterRpc, FollowResponseSnapshotBoundsDoNotWrap) {
   FollowResponse m = a_follow_response_with_snapshot();
   m.snapshot_size = 100;
   m.snapshot_offset = std::numeric_limits<uint64_t>::max();
@@ -598,7 +598,7 @@ TEST(ClusterRpc, DISABLED_FollowResponseSnapshotBoundsDoNotWrap) {
 // BUG (node/cluster_rpc.cc, decode_follow_response): the consecutiveness
 // check `e->index.value() != m.entries.back().index.value() + 1` wraps, so an
 // entry at index 2^64-1 followed by one at index 0 passes as consecutive.
-TEST(ClusterRpc, DISABLED_FollowResponseEntryIndexesDoNotWrap) {
+TEST(ClusterRpc, FollowResponseEntryIndexesDoNotWrap) {
   FollowResponse m = a_follow_response_with_entries();
   m.entries = entries(std::numeric_limits<uint64_t>::max(), 2);  // indexes 2^64-1, 0
   ASSERT_EQ(m.entries[1].index.value(), 0u);
