@@ -487,8 +487,13 @@ void RaftHost::handle_ready() {
 }
 
 void RaftHost::maybe_compact() {
+  // By count, or by size: a log of large entries (512 KiB KV values, job
+  // specs) is compacted long before it has compact_every of them.
   const uint64_t every = options_.compact_every;
-  if (every == 0 || applied_.value() < last_compaction_.value() + every) return;
+  const bool by_count = every != 0 && applied_.value() >= last_compaction_.value() + every;
+  const bool by_size =
+      options_.compact_bytes != 0 && applied_bytes_since_compaction_ >= options_.compact_bytes;
+  if (!by_count && !by_size) return;
   raft::Snapshot snap;
   snap.meta.index = applied_;
   snap.meta.term = raft_->term_at(applied_);
@@ -501,6 +506,7 @@ void RaftHost::maybe_compact() {
   Status st = store_->create_snapshot(snap, compact_to);
   if (!st.is_ok()) fatal("compacting the log", st);
   last_compaction_ = applied_;
+  applied_bytes_since_compaction_ = 0;
   stats_.compactions.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -512,6 +518,7 @@ void RaftHost::apply_entry(const Entry& e) {
   }
   sm_.apply(e);
   applied_ = e.index;
+  applied_bytes_since_compaction_ += e.size_bytes();
   stats_.applied.fetch_add(1, std::memory_order_relaxed);
   while (!proposals_.empty() && proposals_.front().index <= e.index) {
     PendingProposal p = std::move(proposals_.front());

@@ -37,7 +37,8 @@
 // logs it with spdlog and calls std::abort(). Continuing after a failed fsync
 // could acknowledge a write that the disk lost.
 //
-// Log compaction: after `compact_every` applied entries the host takes a
+// Log compaction: after `compact_every` applied entries (or `compact_bytes`
+// of them, whichever first) the host takes a
 // StateMachine::snapshot() at the applied index, stores it with the
 // configuration in force there, and drops the log up to `compact_keep`
 // entries behind it (kept for slow followers; older ones get the snapshot).
@@ -122,8 +123,10 @@ struct RaftHostOptions {
   std::chrono::nanoseconds tick = std::chrono::milliseconds(100);
   // Seed for the core's election jitter; 0: from the OS CSPRNG.
   uint64_t rng_seed = 0;
-  // Log compaction (see above); 0 disables it.
+  // Log compaction (see above): after compact_every entries or compact_bytes
+  // of applied entry data, whichever comes first; 0 disables either.
   uint64_t compact_every = 10000;
+  uint64_t compact_bytes = 64u << 20;
   uint64_t compact_keep = 1000;
   // Called on the loop thread whenever this node's role or its known leader
   // changed: whether it now leads, its term, the leader it knows (zero if
@@ -337,6 +340,7 @@ class RaftHost {
   raft::Index applied_;
   raft::ConfState applied_conf_;  // the configuration as of applied_
   raft::Index last_compaction_;
+  uint64_t applied_bytes_since_compaction_ = 0;
   std::deque<PendingProposal> proposals_;  // one leader term, increasing index
   raft::Term proposals_term_;
   uint64_t next_read_ = 0;

@@ -326,6 +326,28 @@ TEST(RaftHost, CompactsTheLogAndRestartsFromTheSnapshot) {
   for (int i = 0; i < 45; ++i) EXPECT_EQ(sm2.cmds[i], "c" + std::to_string(i));
 }
 
+// Compaction by size: with the count trigger off, large entries compact the
+// log once their bytes pass compact_bytes (and small ones would not).
+TEST(RaftHost, CompactsTheLogBySize) {
+  TempDir dir;
+  NoNetwork net;
+  Recorder sm;
+  RaftHostOptions o = one_node(dir.path());
+  o.compact_every = 0;
+  o.compact_bytes = 64 << 10;
+  o.compact_keep = 1;
+  auto host = start_leader(o, net, sm);
+  ASSERT_NE(host, nullptr);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(propose_sync(*host, "s" + std::to_string(i)).is_ok());
+  }
+  EXPECT_EQ(host->stats().compactions.load(), 0u) << "20 small entries are far below 64 KiB";
+  const std::string big(16 << 10, 'b');
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(propose_sync(*host, big).is_ok());
+  EXPECT_GE(host->stats().compactions.load(), 1u) << "9 x 16 KiB passed 64 KiB";
+  EXPECT_LE(host->stats().compactions.load(), 2u);
+}
+
 // Membership: the leader adds an empty node as a learner, which catches up
 // through the log; promoted, it counts as a voter, and status() shows it.
 TEST(RaftHost, AddsALearnerThatCatchesUpThenPromotesIt) {
