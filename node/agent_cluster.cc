@@ -126,7 +126,9 @@ Status AgentCluster::Impl::start() {
   SHOAL_RETURN_IF_ERROR(server->listen());
 
   machine.set_on_applied([this] {
-    // Coalesced: one wake-up pass on the agent thread per burst of applies.
+    // Coalesced: one wake-up pass on the agent thread per burst of applies,
+    // and none while no blocking query waits.
+    if (waiter_count.load(std::memory_order_acquire) == 0) return;
     if (waiters_wake_posted.exchange(true)) return;
     asio::post(io, [this] {
       waiters_wake_posted = false;
@@ -490,6 +492,7 @@ void AgentCluster::Impl::wake_waiters() {
     waiters.erase(waiters.begin());
     w.wake();
   }
+  waiter_count.store(waiters.size(), std::memory_order_release);
 }
 
 void AgentCluster::add_self(nlohmann::json& self) const {
@@ -513,6 +516,12 @@ void AgentCluster::write_metrics(MetricsText& m) const {
     const RaftHostStats& s = p.raft->stats();
     m.counter("shoal_raft_synced_saves_total", "Synced writes of the Raft log",
               static_cast<double>(s.synced_saves.load()));
+    m.counter("shoal_raft_synced_save_seconds_total", "Time spent in synced writes of the log",
+              static_cast<double>(s.synced_save_ns.load()) / 1e9);
+    m.counter("shoal_raft_synced_entries_total", "Entries carried by synced writes",
+              static_cast<double>(s.synced_entries.load()));
+    m.counter("shoal_raft_readies_total", "Ready batches handled by the Raft loop",
+              static_cast<double>(s.readies.load()));
     m.counter("shoal_raft_messages_in_total", "Raft messages received",
               static_cast<double>(s.messages_in.load()));
     m.counter("shoal_raft_messages_out_total", "Raft messages sent",

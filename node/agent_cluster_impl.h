@@ -150,6 +150,7 @@ struct AgentCluster::Impl {
   void wake_waiters();
 
   std::atomic<bool> waiters_wake_posted{false};
+  std::atomic<size_t> waiter_count{0};  // waiters.size(), for the applying thread
   std::atomic<uint64_t> frames_dropped_decode{0};
 
   boost::asio::steady_timer tick_timer;

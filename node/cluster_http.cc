@@ -237,6 +237,9 @@ void AgentCluster::Impl::add_routes(const std::shared_ptr<Router>& shared) {
         read();
       };
       waiters.emplace(*kreq->index, Waiter{*kreq->index, go});
+      waiter_count.store(waiters.size(), std::memory_order_release);
+      // The index may have moved between the check above and now.
+      if (machine.kv_index() > *kreq->index) wake_waiters();
       timer->async_wait([go](const boost::system::error_code& ec) mutable {
         if (!ec) go();
       });

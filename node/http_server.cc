@@ -243,6 +243,9 @@ void on_accept(const std::shared_ptr<HttpServer::State>& state, beast::error_cod
     beast::error_code ignored;
     socket.close(ignored);
   } else {
+    // Answers are single writes; never hold one back waiting for an ACK.
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     std::make_shared<Session>(std::move(socket), state)->start();
   }
   accept_next(state);
