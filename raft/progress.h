@@ -29,6 +29,7 @@ struct Progress {
   bool recent_active = false;   // heard from it since the last check-quorum
   int stall_ticks = 0;          // ticks behind the leader with match not moving
   bool is_learner = false;
+  Index commit_sent;  // the commit index in the last append sent to it
 
   // kSnapshot: the image being sent and the bytes the follower confirmed.
   std::shared_ptr<const Snapshot> snapshot;

@@ -221,9 +221,10 @@ Result<std::pair<Index, Term>> Raft::propose(std::vector<uint8_t> data) {
 }
 
 bool Raft::has_ready() const {
-  return !msgs_.empty() || log_.has_unstable() || log_.pending_snapshot().has_value() ||
-         hard_state() != prev_hs_ || log_.has_next_committed() || !read_states_.empty() ||
-         !failed_reads_.empty() || role() != prev_role_ || leader_ != prev_leader_;
+  return !msgs_.empty() || broadcast_pending_ || commit_broadcast_pending_ || log_.has_unstable() ||
+         log_.pending_snapshot().has_value() || hard_state() != prev_hs_ ||
+         log_.has_next_committed() || !read_states_.empty() || !failed_reads_.empty() ||
+         role() != prev_role_ || leader_ != prev_leader_;
 }
 
 Ready Raft::take_ready() {
@@ -231,6 +232,16 @@ Ready Raft::take_ready() {
   if (broadcast_pending_) {
     broadcast_pending_ = false;
     broadcast_append();
+  }
+  if (commit_broadcast_pending_) {
+    commit_broadcast_pending_ = false;
+    if (Leader* l = leader_state()) {
+      for (auto& [id, pr] : l->progress) {
+        if (id != config_.id && pr.commit_sent < log_.committed()) {
+          send_append(id, pr, /*send_if_empty=*/true);
+        }
+      }
+    }
   }
   Ready rd;
   rd.entries = log_.unstable();
@@ -242,10 +253,9 @@ Ready Raft::take_ready() {
   rd.committed = log_.next_committed(config_.max_committed_bytes);
   if (role() == Role::kLeader) {
     for (Message& m : msgs_) {
-      const bool early = m.term == term_ && (m.kind == MessageKind::kAppend ||
-                                             m.kind == MessageKind::kHeartbeat ||
-                                             m.kind == MessageKind::kSnapshot ||
-                                             m.kind == MessageKind::kTimeoutNow);
+      const bool early = m.term == term_ &&
+                         (m.kind == MessageKind::kAppend || m.kind == MessageKind::kHeartbeat ||
+                          m.kind == MessageKind::kSnapshot || m.kind == MessageKind::kTimeoutNow);
       (early ? rd.early_messages : rd.messages).push_back(std::move(m));
     }
   } else {

@@ -294,7 +294,8 @@ class Raft {
 
   // Outputs accumulated for the next Ready.
   std::vector<Message> msgs_;
-  bool broadcast_pending_ = false;  // proposals since the last Ready: one broadcast
+  bool broadcast_pending_ = false;         // proposals since the last Ready: one broadcast
+  bool commit_broadcast_pending_ = false;  // the commit index moved: tell followers at take_ready
   std::vector<ReadState> read_states_;
   std::vector<uint64_t> failed_reads_;
   HardState prev_hs_;

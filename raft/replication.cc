@@ -54,11 +54,11 @@ void Raft::on_committed_advanced() {
     l = leader_state();
     if (l == nullptr) return;
   }
-  // Followers learn the new commit index with the next append; send one now
-  // (empty if need be) so that they apply without waiting for a heartbeat.
-  for (auto& [id, pr] : leader_state()->progress) {
-    if (id != config_.id) send_append(id, pr, /*send_if_empty=*/true);
-  }
+  // Followers learn the new commit index with the next append. take_ready()
+  // sends one (empty if need be) to every follower that this Ready's other
+  // appends did not already tell, so that they apply without waiting for a
+  // heartbeat, and under load no extra message goes out per commit.
+  commit_broadcast_pending_ = true;
   // A leader that removed itself steps down only after telling the others.
   maybe_step_down_after_removal();
 }
@@ -125,6 +125,7 @@ bool Raft::send_append(const NodeId& to, Progress& pr, bool send_if_empty) {
   m.index = prev;
   m.log_term = *prev_term;
   m.commit = log_.committed();
+  pr.commit_sent = m.commit;
   if (!ents->empty()) {
     const Index last = ents->back().index;
     if (pr.state == Progress::State::kReplicate) {
