@@ -430,7 +430,7 @@ TEST_F(ClusterTest, AWrongKeyPeerGetsNoRpcThrough) {
       << agents_[0]->metrics();
 }
 
-TEST_F(ClusterTest, SnapshotRestoreAndBlockingQueriesWorkThroughAFollower) {
+TEST_F(ClusterTest, SnapshotRestoreBlockingQueriesAndTransferWorkThroughAFollower) {
   add_agents(3, 18, 28260);
   for (size_t i = 0; i < 3; ++i) start(i, {"--bootstrap-expect", "3"});
   ASSERT_NO_FATAL_FAILURE(wait_healthy());
@@ -479,7 +479,22 @@ TEST_F(ClusterTest, SnapshotRestoreAndBlockingQueriesWorkThroughAFollower) {
   auto junk = kv(follower, http::verb::put, "/v1/snapshot", "not a snapshot");
   ASSERT_TRUE(junk);
   EXPECT_EQ(junk->status, 400u) << junk->body;
-  EXPECT_EQ(get_raw(lead, "snap/b"), "2");
+  EXPECT_EQ(get_raw(static_cast<size_t>(lead), "snap/b"), "2");
+
+  // Leadership moves where it is asked (the third agent), through a follower.
+  const size_t target = 3 - static_cast<size_t>(lead) - follower;
+  const std::string target_name = agents_[target]->name();
+  auto moved = kv(follower, http::verb::post, "/v1/raft/transfer-leader",
+                  R"({"to":")" + target_name + R"("})");
+  ASSERT_TRUE(moved);
+  ASSERT_EQ(moved->status, 200u) << moved->body;
+  EXPECT_NE(moved->body.find(target_name), std::string::npos) << moved->body;
+  ASSERT_TRUE(eventually(
+      [&] {
+        return agreed_leader({0, 1, 2}) == static_cast<int>(target);
+      },
+      5s, 50ms));
+  ASSERT_TRUE(put(follower, "after/transfer", "ok"));
 }
 
 }  // namespace
