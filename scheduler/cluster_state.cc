@@ -4,6 +4,7 @@
 #include <limits>
 #include <optional>
 
+#include "core/fnv.h"
 #include "core/msg_types.h"
 #include "core/wire.h"
 
@@ -237,14 +238,10 @@ Result<ClusterState> ClusterState::restore(std::span<const uint8_t> bytes) {
 }
 
 uint64_t ClusterState::hash() const {
-  uint64_t h = 1469598103934665603ULL;
-  for (uint64_t part : {kv_.hash(), nodes_.hash()}) {
-    for (int i = 0; i < 8; ++i) {
-      h ^= static_cast<uint8_t>(part >> (8 * i));
-      h *= 1099511628211ULL;
-    }
-  }
-  return h;
+  Fnv1a h;
+  h.u64(kv_.hash());
+  h.u64(nodes_.hash());
+  return h.value();
 }
 
 }  // namespace shoal::scheduler

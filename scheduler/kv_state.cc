@@ -1,5 +1,6 @@
 #include "scheduler/kv_state.h"
 
+#include "core/fnv.h"
 #include "core/msg_types.h"
 #include "core/wire.h"
 
@@ -265,30 +266,15 @@ Result<KvState> KvState::restore(std::span<const uint8_t> bytes) {
 }
 
 uint64_t KvState::hash() const {
-  // FNV-1a over a canonical rendering; stable across builds and platforms.
-  uint64_t h = 1469598103934665603ULL;
-  auto mix = [&h](const void* data, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(data);
-    for (size_t i = 0; i < n; ++i) {
-      h ^= b[i];
-      h *= 1099511628211ULL;
-    }
-  };
-  auto mix_u64 = [&mix](uint64_t v) {
-    uint8_t b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
-    mix(b, 8);
-  };
-  mix_u64(index_);
+  Fnv1a h;
+  h.u64(index_);
   for (const auto& [k, v] : entries_) {
-    mix_u64(k.size());
-    mix(k.data(), k.size());
-    mix_u64(v.value.size());
-    mix(v.value.data(), v.value.size());
-    mix_u64(v.create_index);
-    mix_u64(v.modify_index);
+    h.str(k);
+    h.bin(v.value);
+    h.u64(v.create_index);
+    h.u64(v.modify_index);
   }
-  return h;
+  return h.value();
 }
 
 }  // namespace shoal::scheduler

@@ -1,5 +1,6 @@
 #include "scheduler/node_registry.h"
 
+#include "core/fnv.h"
 #include "core/msg_types.h"
 
 namespace shoal::scheduler {
@@ -219,46 +220,29 @@ Result<NodeRegistry> NodeRegistry::unpack(const msgpack::object& part) {
 }
 
 uint64_t NodeRegistry::hash() const {
-  // FNV-1a over a canonical rendering; stable across builds and platforms.
-  uint64_t h = 1469598103934665603ULL;
-  auto mix = [&h](const void* data, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(data);
-    for (size_t i = 0; i < n; ++i) {
-      h ^= b[i];
-      h *= 1099511628211ULL;
-    }
-  };
-  auto mix_u64 = [&mix](uint64_t v) {
-    uint8_t b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
-    mix(b, 8);
-  };
-  auto mix_str = [&](const std::string& s) {
-    mix_u64(s.size());
-    mix(s.data(), s.size());
-  };
-  mix_u64(index_);
+  Fnv1a h;
+  h.u64(index_);
   for (const auto& [id, n] : nodes_) {
-    mix(id.bytes().data(), id.bytes().size());
-    mix_str(n.name);
-    mix_str(n.address);
-    mix_u64(n.rpc_port);
-    mix_u64(n.http_port);
-    mix_u64(n.dns_port);
-    mix_u64(n.cpu_mhz);
-    mix_u64(n.memory_mb);
-    mix_u64(n.attrs.size());
+    h.bytes(id.bytes().data(), id.bytes().size());
+    h.str(n.name);
+    h.str(n.address);
+    h.u64(n.rpc_port);
+    h.u64(n.http_port);
+    h.u64(n.dns_port);
+    h.u64(n.cpu_mhz);
+    h.u64(n.memory_mb);
+    h.u64(n.attrs.size());
     for (const auto& [k, v] : n.attrs) {
-      mix_str(k);
-      mix_str(v);
+      h.str(k);
+      h.str(v);
     }
-    mix_u64((n.eligible ? 1u : 0u) | (n.drain ? 2u : 0u) | (n.alive ? 4u : 0u));
-    mix_u64(n.since_unix_ms);
-    mix_str(n.role);
-    mix_u64(n.create_index);
-    mix_u64(n.modify_index);
+    h.u64((n.eligible ? 1u : 0u) | (n.drain ? 2u : 0u) | (n.alive ? 4u : 0u));
+    h.u64(n.since_unix_ms);
+    h.str(n.role);
+    h.u64(n.create_index);
+    h.u64(n.modify_index);
   }
-  return h;
+  return h.value();
 }
 
 }  // namespace shoal::scheduler
