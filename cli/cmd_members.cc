@@ -11,14 +11,6 @@
 namespace shoal::cli {
 namespace {
 
-std::string text_of(const nlohmann::json& j, const char* key) {
-  if (!j.contains(key)) return "";
-  const auto& v = j[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
-  return v.dump();
-}
-
 std::string address_of(const nlohmann::json& m) {
   const std::string addr = text_of(m, "addr");
   const std::string port = text_of(m, "port");

@@ -14,15 +14,6 @@
 namespace shoal::cli {
 namespace {
 
-std::string text_of(const nlohmann::json& j, const char* key) {
-  if (!j.contains(key)) return "";
-  const auto& v = j[key];
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_null()) return "";
-  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
-  return v.dump();
-}
-
 // "node-1 (3f2a9c01)", "3f2a9c01" without a name, "(none)" without a leader.
 std::string leader_of(const nlohmann::json& s) {
   const std::string id = text_of(s, "leader");

@@ -2,8 +2,18 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 namespace shoal::cli {
+
+std::string text_of(const nlohmann::json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key)) return "";
+  const auto& v = j[key];
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "";
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  return v.dump();
+}
 
 std::string format_table(const TableRow& header, const std::vector<TableRow>& rows) {
   std::vector<size_t> widths(header.size(), 0);
