@@ -71,6 +71,19 @@ class ClusterTest : public ::testing::Test {
     }
   }
 
+  // Starts a1..a3 with --bootstrap-expect 3 and waits until they agree on
+  // a leader (its index in *lead).
+  void start_three(int* lead) {
+    for (size_t i = 0; i < 3; ++i) start(i, {"--bootstrap-expect", "3"});
+    ASSERT_NO_FATAL_FAILURE(wait_healthy());
+    ASSERT_TRUE(eventually(
+        [&] {
+          return (*lead = agreed_leader({0, 1, 2})) >= 0;
+        },
+        10s, 50ms))
+        << logs();
+  }
+
   json status(size_t i) const { return agents_[i]->get_json("/v1/status"); }
   // The leader's id as agent i sees it, or "".
   std::string leader_of(size_t i) const {
@@ -255,15 +268,8 @@ TEST_F(ClusterTest, ThreeAgentsFormAClusterAndServeKvThroughAnyAgent) {
 
 TEST_F(ClusterTest, KillingTheLeaderWritesResumeWithinFiveSeconds) {
   add_agents(3, 13, 28210);
-  for (size_t i = 0; i < 3; ++i) start(i, {"--bootstrap-expect", "3"});
-  ASSERT_NO_FATAL_FAILURE(wait_healthy());
   int lead = -1;
-  ASSERT_TRUE(eventually(
-      [&] {
-        return (lead = agreed_leader({0, 1, 2})) >= 0;
-      },
-      10s, 50ms))
-      << logs();
+  ASSERT_NO_FATAL_FAILURE(start_three(&lead));
   ASSERT_TRUE(put(static_cast<size_t>(lead), "before", "1")) << logs();
 
   agents_[static_cast<size_t>(lead)]->kill9();
@@ -432,15 +438,8 @@ TEST_F(ClusterTest, AWrongKeyPeerGetsNoRpcThrough) {
 
 TEST_F(ClusterTest, SnapshotRestoreBlockingQueriesAndTransferWorkThroughAFollower) {
   add_agents(3, 18, 28260);
-  for (size_t i = 0; i < 3; ++i) start(i, {"--bootstrap-expect", "3"});
-  ASSERT_NO_FATAL_FAILURE(wait_healthy());
   int lead = -1;
-  ASSERT_TRUE(eventually(
-      [&] {
-        return (lead = agreed_leader({0, 1, 2})) >= 0;
-      },
-      10s, 50ms))
-      << logs();
+  ASSERT_NO_FATAL_FAILURE(start_three(&lead));
   const size_t follower = lead == 0 ? 1 : 0;
   ASSERT_TRUE(put(follower, "snap/a", "1"));
   ASSERT_TRUE(put(follower, "snap/b", "2"));
