@@ -17,6 +17,7 @@
 
 #include "node/raft_host.h"
 #include "raft/fault_fs.h"
+#include "tests/unit/raft_host_test_util.h"
 #include "tests/unit/temp_dir.h"
 
 namespace shoal::node {
@@ -92,20 +93,7 @@ RaftHostOptions one_node(const std::string& dir) {
   return o;
 }
 
-// Proposes and waits for the callback.
-Status propose_sync(RaftHost& h, const std::string& cmd) {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Status> result;
-  h.propose(std::vector<uint8_t>(cmd.begin(), cmd.end()), [&](Status st, raft::Index) {
-    std::lock_guard lk(mu);
-    result = st;
-    cv.notify_all();
-  });
-  std::unique_lock lk(mu);
-  cv.wait_for(lk, std::chrono::seconds(20), [&] { return result.has_value(); });
-  return result.value_or(Status::unavailable("no answer within 20 s"));
-}
+using test::propose_sync;  // tests/unit/raft_host_test_util.h
 
 // Opens and starts a one-node host and waits until it leads; nullptr (with
 // a test failure) if it does not within 20 s.

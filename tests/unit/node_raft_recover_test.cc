@@ -26,6 +26,7 @@
 #include "raft/codec.h"
 #include "raft/raft.h"
 #include "raft/rocksdb_log_store.h"
+#include "tests/unit/raft_host_test_util.h"
 #include "tests/unit/temp_dir.h"
 
 namespace shoal::node {
@@ -43,25 +44,7 @@ struct TempDir : test::TempDir {
   TempDir() : test::TempDir("shoal-raft-recover") {}
 };
 
-// Records applied commands; lets the test wait for a count.
-struct Recorder : StateMachine {
-  void apply(const raft::Entry& e) override {
-    std::lock_guard lk(mu);
-    if (e.type == raft::EntryType::kNormal) cmds.emplace_back(e.data.begin(), e.data.end());
-    cv.notify_all();
-  }
-  bool wait_for(size_t n) {
-    std::unique_lock lk(mu);
-    return cv.wait_for(lk, kWait, [&] { return cmds.size() >= n; });
-  }
-  std::vector<std::string> commands() {
-    std::lock_guard lk(mu);
-    return cmds;
-  }
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::string> cmds;
-};
+using Recorder = test::CommandRecorder;  // tests/unit/raft_host_test_util.h
 
 // The in-memory network: hands each message to the addressed host. A node
 // can be cut off (its messages both ways are dropped).
@@ -176,27 +159,13 @@ class Cluster {
     for (int attempt = 0; attempt < 5; ++attempt) {
       const int l = wait_leader(among);
       if (l < 0) return Status::unavailable("no leader within the deadline");
-      last = propose_sync(*hosts_[l], cmd);
+      last = test::propose_sync(*hosts_[l], cmd);
       if (last.is_ok()) return last;
     }
     return last;
   }
 
  private:
-  static Status propose_sync(RaftHost& h, const std::string& cmd) {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<Status> result;
-    h.propose(std::vector<uint8_t>(cmd.begin(), cmd.end()), [&](Status st, raft::Index) {
-      std::lock_guard lk(mu);
-      result = st;
-      cv.notify_all();
-    });
-    std::unique_lock lk(mu);
-    cv.wait_for(lk, kWait, [&] { return result.has_value(); });
-    return result.value_or(Status::unavailable("no answer within the deadline"));
-  }
-
   TempDir dir_;
   Network net_;
   Roles roles_;

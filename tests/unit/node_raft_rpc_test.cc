@@ -29,6 +29,7 @@
 
 #include "node/raft_rpc.h"
 #include "raft/codec.h"
+#include "tests/unit/raft_host_test_util.h"
 #include "tests/unit/temp_dir.h"
 
 namespace shoal::node {
@@ -56,25 +57,7 @@ struct TempDir : test::TempDir {
   TempDir() : test::TempDir("shoal-raft-rpc") {}
 };
 
-// Records applied commands; lets the test wait for a count.
-struct Recorder : StateMachine {
-  void apply(const raft::Entry& e) override {
-    std::lock_guard lk(mu);
-    if (e.type == raft::EntryType::kNormal) cmds.emplace_back(e.data.begin(), e.data.end());
-    cv.notify_all();
-  }
-  bool wait_for(size_t n) {
-    std::unique_lock lk(mu);
-    return cv.wait_for(lk, kWait, [&] { return cmds.size() >= n; });
-  }
-  std::vector<std::string> commands() {
-    std::lock_guard lk(mu);
-    return cmds;
-  }
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::string> cmds;
-};
+using Recorder = test::CommandRecorder;  // tests/unit/raft_host_test_util.h
 
 struct Node {
   TempDir dir;
