@@ -47,6 +47,9 @@ void AgentCluster::Impl::add_routes(const std::shared_ptr<Router>& shared) {
         {"voters", conf.voters.size()},
         {"bootstrap", bootstrap_status},
         {"upgrade_required", machine.upgrade_required()},
+        // Nodes in the replicated registry (the leader's NodeUpsert entries).
+        {"nodes",
+         machine.read([](const scheduler::ClusterState& st) { return st.nodes().size(); })},
         {"jobs", 0},
         {"allocs_running", 0},
     };

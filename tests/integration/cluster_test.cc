@@ -364,6 +364,10 @@ TEST_F(ClusterTest, FiveAgentsKeepThreeVotersAndReplaceADeadOne) {
   };
   ASSERT_TRUE(eventually([&] { return shape(0, 3, 2) && shape(4, 3, 2); }, 15s, 100ms))
       << peers_of(0).dump() << logs();
+  // The leader writes every agent into the replicated node registry, which
+  // observers see too.
+  ASSERT_TRUE(eventually([&] { return status(4).value("nodes", 0) == 5; }, 10s, 100ms))
+      << status(4).dump();
   // Observers follow the log: a write shows up in their local replica.
   ASSERT_TRUE(put(3, "seen/by", "observers"));
   ASSERT_TRUE(eventually([&] { return get_raw(4, "seen/by", true) == "observers"; }, 5s, 50ms));
