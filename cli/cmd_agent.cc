@@ -78,6 +78,8 @@ class AgentCommand final : public Command {
                      "How long a voter must be dead before it is replaced (default: 2m)");
     app_->add_option("--api-token", config_.api_token,
                      "Require Authorization: Bearer TOKEN on every API call but health");
+    app_->add_option("--raft-snapshot-threshold", config_.raft_snapshot_threshold,
+                     "Compact the Raft log after this many applied entries (default: 10000)");
     app_->add_option("--log-level", config_.log_level,
                      "trace, debug, info, warn, error or off (default: info)");
     app_->add_flag("--log-json", config_.log_json, "Log one JSON object per line");

@@ -309,6 +309,8 @@ Status AgentCluster::Impl::open_raft(std::optional<raft::ConfState> bootstrap) {
   o.raft.id = identity.id;
   o.data_dir = (data_dir / kRaftDirName).string();
   o.bootstrap = std::move(bootstrap);
+  o.compact_every = static_cast<uint64_t>(config.raft_snapshot_threshold);
+  o.compact_keep = std::max<uint64_t>(1, o.compact_every / 10);
   o.on_role_change = [this](bool lead, uint64_t t, const raft::NodeId& leader_id) {
     asio::post(io, [this, lead, t, leader_id] { on_role_change(lead, t, leader_id); });
   };

@@ -255,6 +255,11 @@ Status finalize_cluster(AgentConfig& config) {
     return Status::invalid_argument("--dead-voter-grace: at least 10s");
   }
   config.dead_voter_grace_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*grace);
+  if (config.raft_snapshot_threshold < 10 || config.raft_snapshot_threshold > 10'000'000) {
+    return Status::invalid_argument(
+        "--raft-snapshot-threshold: " + std::to_string(config.raft_snapshot_threshold) +
+        " is out of range (10-10000000)");
+  }
   for (char c : config.api_token) {
     if (c <= ' ' || c > '~') {
       return Status::invalid_argument("--api-token: printable characters only, no spaces");

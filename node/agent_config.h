@@ -56,6 +56,9 @@ struct AgentConfig {
   std::string voter = "auto";  // "auto" or "never"
   std::string dead_voter_grace = "2m";
   std::string api_token;  // empty: no token required
+  // Log compaction: a snapshot after this many applied entries (Consul's
+  // raft_snapshot_threshold); a tenth of them stay in the log for followers.
+  int raft_snapshot_threshold = 10000;
 
   // Set by finalize() from the above.
   std::vector<HostPort> join_addrs;

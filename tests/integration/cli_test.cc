@@ -112,6 +112,8 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{{"agent", "--dev", "--voter", "sometimes"}, "--voter"},
         UsageCase{{"agent", "--dev", "--dead-voter-grace", "soon"}, "--dead-voter-grace"},
         UsageCase{{"agent", "--dev", "--rpc-port", "70000"}, "--rpc-port"},
+        UsageCase{{"agent", "--dev", "--raft-snapshot-threshold", "5"},
+                  "--raft-snapshot-threshold"},
         UsageCase{{"agent", "--dev", "--join", "1.2.3.4:0"}, "--join"},
         UsageCase{{"agent", "--dev", "--gossip-port", "0"}, "--gossip-port"},
         UsageCase{{"agent", "--dev", "--attr", "no-equals"}, "--attr"},

@@ -7,7 +7,7 @@
 // token is enforced, and a wrong-key peer gets nothing through RPC.
 //
 // Address blocks (one per test, so ctest can run them in parallel):
-// 127.0.12.N .. 127.0.18.N, HTTP ports 282N0, gossip +1, RPC +2.
+// 127.0.12.N .. 127.0.19.N, HTTP ports 282N0, gossip +1, RPC +2.
 #include "tests/integration/cluster.h"
 
 #include <gtest/gtest.h>
@@ -498,6 +498,35 @@ TEST_F(ClusterTest, SnapshotRestoreBlockingQueriesAndTransferWorkThroughAFollowe
       },
       5s, 50ms));
   ASSERT_TRUE(put(follower, "after/transfer", "ok"));
+}
+
+// An observer that starts after the voters compacted their logs catches up
+// from a voter's snapshot, then follows the entries after it.
+TEST_F(ClusterTest, ALateObserverCatchesUpFromASnapshot) {
+  add_agents(3, 19, 28270);
+  for (size_t i = 0; i < 3; ++i) {
+    start(i, {"--bootstrap-expect", "3", "--raft-snapshot-threshold", "20"});
+  }
+  ASSERT_NO_FATAL_FAILURE(wait_healthy());
+  for (int k = 0; k < 60; ++k) {
+    ASSERT_TRUE(put(static_cast<size_t>(k % 3), "early/" + std::to_string(k), std::to_string(k)))
+        << logs();
+  }
+  add_agents(1, 19, 28270, 3);
+  start(3, {"--raft-snapshot-threshold", "20"});
+  std::string why;
+  ASSERT_TRUE(agents_[3]->wait_healthy(&why)) << why;
+  ASSERT_TRUE(eventually([&] { return get_raw(3, "early/59", true) == "59"; }, 10s, 100ms))
+      << status(3).dump() << logs();
+  EXPECT_NE(agents_[3]->err().find("follow: restored the snapshot"), std::string::npos)
+      << "the observer should have started from a snapshot";
+  for (int k = 0; k < 60; k += 7) {
+    EXPECT_EQ(get_raw(3, "early/" + std::to_string(k), true), std::to_string(k));
+  }
+  // And keeps following what comes after.
+  ASSERT_TRUE(put(0, "late/key", "v"));
+  ASSERT_TRUE(eventually([&] { return get_raw(3, "late/key", true) == "v"; }, 5s, 50ms));
+  EXPECT_EQ(status(3).value("role", ""), "observer");
 }
 
 }  // namespace
