@@ -62,6 +62,7 @@ for n in "${nodes[@]}"; do
   "$shoal" agent --name "node$n" --bind "$addr" --data-dir "$state/node$n" \
     --encrypt "$key" --join 127.0.0.1 --bootstrap-expect 3 >"$state/node$n.log" 2>&1 &
   echo $! >"$state/node$n.pid"
+  disown  # the shell says nothing when an agent is killed below
 done
 
 failed() {
@@ -135,6 +136,7 @@ n=${leader#node}
 "$shoal" agent --name "$leader" --bind "127.0.0.$n" --data-dir "$state/$leader" \
   --encrypt "$key" --join 127.0.0.1 >>"$state/$leader.log" 2>&1 &
 echo $! >"$state/$leader.pid"
+disown
 for i in $(seq 100); do
   SHOAL_ADDR=http://127.0.0.$n:7780 "$shoal" kv get --stale quickstart/after-failover \
     >/dev/null 2>&1 && break
