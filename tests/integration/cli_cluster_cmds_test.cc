@@ -52,13 +52,7 @@ class ClusterCmdUsage : public ::testing::TestWithParam<UsageCase> {};
 TEST_P(ClusterCmdUsage, IsOneLineOnStderrAndExitCode2) {
   const UsageCase& c = GetParam();
   auto r = run_shoal(c.args, {std::string("SHOAL_ADDR=") + kClosedAddr});
-  EXPECT_EQ(r.status.describe(), "exit code 2") << r.err;
-  auto err_lines = lines(r.err);
-  ASSERT_EQ(err_lines.size(), 1u) << r.err;
-  EXPECT_TRUE(err_lines[0].starts_with("shoal: ")) << err_lines[0];
-  EXPECT_NE(err_lines[0].find(c.must_mention), std::string::npos)
-      << "expected \"" << c.must_mention << "\" in: " << err_lines[0];
-  EXPECT_EQ(r.out, "");
+  expect_usage_error(r, c.must_mention);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,6 +1,7 @@
 #include "tests/integration/harness.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -373,6 +374,16 @@ std::vector<std::string> list_dir(const std::filesystem::path& dir) {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+void expect_usage_error(const RunResult& r, const std::string& must_mention) {
+  EXPECT_EQ(r.status.describe(), "exit code 2") << r.err;
+  auto err_lines = lines(r.err);
+  ASSERT_EQ(err_lines.size(), 1u) << r.err;
+  EXPECT_TRUE(err_lines[0].starts_with("shoal: ")) << err_lines[0];
+  EXPECT_NE(err_lines[0].find(must_mention), std::string::npos)
+      << "expected \"" << must_mention << "\" in: " << err_lines[0];
+  EXPECT_EQ(r.out, "");
 }
 
 }  // namespace shoal::testing

@@ -135,6 +135,11 @@ std::optional<HttpResult> http_post(const std::string& host, uint16_t port,
                                     const std::string& target, const std::string& body,
                                     Millis timeout = 5s);
 
+// A CLI usage error as DESIGN.md §3 wants it: exit code 2, exactly one line
+// "shoal: ..." on stderr that mentions `must_mention`, nothing on stdout.
+// Records gtest failures.
+void expect_usage_error(const RunResult& r, const std::string& must_mention);
+
 // Calls pred every interval until it returns true (then true) or the timeout
 // passes (then false).
 bool eventually(const std::function<bool()>& pred, Millis timeout, Millis interval = 20ms);
