@@ -8,6 +8,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <unordered_set>
@@ -277,13 +278,17 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
                       });
   }
 
+  // Reads go through a 64 KiB read-ahead buffer: one recv usually brings
+  // several frames (a burst of Raft appends or acknowledgements), which are
+  // then parsed without another syscall. Bodies larger than what is buffered
+  // are read in chunks into in_.
   void read_header() {
-    asio::async_read(socket_, asio::buffer(header_in_),
-                     [self = shared_from_this()](const error_code& e, size_t) {
-                       if (self->phase_ == Phase::kClosed) return;
-                       if (e) return self->fail_io("read from " + self->name_, e);
-                       self->on_header();
-                     });
+    if (buffered() < kLengthBytes) {
+      return fill([](RpcConnection& self) { self.read_header(); });
+    }
+    std::copy_n(rbuf_.data() + rpos_, kLengthBytes, header_in_.data());
+    rpos_ += kLengthBytes;
+    on_header();
   }
 
   void on_header() {
@@ -303,16 +308,34 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   }
 
   void read_body(size_t n) {
-    const size_t have = in_.size();
-    if (have == n) return on_frame();
-    const size_t chunk = std::min(n - have, kReadChunk);
-    in_.resize(have + chunk);
-    asio::async_read(socket_, asio::buffer(in_.data() + have, chunk),
-                     [self = shared_from_this(), n](const error_code& e, size_t) {
-                       if (self->phase_ == Phase::kClosed) return;
-                       if (e) return self->fail_io("read from " + self->name_, e);
-                       self->read_body(n);
-                     });
+    const size_t take = std::min(buffered(), n - in_.size());
+    in_.insert(in_.end(), rbuf_.data() + rpos_, rbuf_.data() + rpos_ + take);
+    rpos_ += take;
+    if (in_.size() == n) return on_frame();
+    fill([n](RpcConnection& self) { self.read_body(n); });
+  }
+
+  size_t buffered() const { return rend_ - rpos_; }
+
+  // One async_read_some into the read-ahead buffer, then `next`.
+  template <class Next>
+  void fill(Next next) {
+    if (rpos_ == rend_) {
+      rpos_ = rend_ = 0;
+    } else if (rpos_ > 0) {
+      std::memmove(rbuf_.data(), rbuf_.data() + rpos_, rend_ - rpos_);
+      rend_ -= rpos_;
+      rpos_ = 0;
+    }
+    if (rbuf_.size() < kReadChunk) rbuf_.resize(kReadChunk);
+    sync_frames_ = 0;
+    socket_.async_read_some(asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
+                            [self = shared_from_this(), next](const error_code& e, size_t got) {
+                              if (self->phase_ == Phase::kClosed) return;
+                              if (e) return self->fail_io("read from " + self->name_, e);
+                              self->rend_ += got;
+                              next(*self);
+                            });
   }
 
   void on_frame() {
@@ -328,7 +351,14 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
     if (!state_->stopped && state_->on_frame) {
       state_->on_frame(channel_->peer(), std::move(*opened), RpcReply(weak_from_this()));
     }
-    if (phase_ == Phase::kOpen) read_header();
+    if (phase_ != Phase::kOpen) return;
+    // Frames already buffered are parsed in this call chain; every 64 of
+    // them, yield to the io_context so one busy peer cannot starve others.
+    if (++sync_frames_ < 64) return read_header();
+    sync_frames_ = 0;
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->phase_ == Phase::kOpen) self->read_header();
+    });
   }
 
   void on_handshake_message() {
@@ -387,6 +417,10 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   size_t queued_bytes_ = 0;  // framed size of pending_ and out_
   std::array<uint8_t, kLengthBytes> header_in_{};
   std::vector<uint8_t> in_;
+  std::vector<uint8_t> rbuf_;  // read-ahead: bytes [rpos_, rend_) not yet parsed
+  size_t rpos_ = 0;
+  size_t rend_ = 0;
+  int sync_frames_ = 0;  // frames parsed since the last read from the socket
 };
 
 void note_open(RpcState& state, RpcConnection& conn) {

@@ -131,6 +131,36 @@ TEST(RpcTransport, ExchangesFramesBothWaysOverOneConnection) {
   EXPECT_TRUE(failures.empty());
 }
 
+// Frames of every size, small ones packed many to a read and large ones
+// spanning many reads, arrive whole and in order (the read-ahead buffer).
+TEST(RpcTransport, SmallAndLargeFramesArriveWholeAndInOrder) {
+  asio::io_context io;
+  const crypto::Keyring key(crypto::ClusterKey::generate());
+  std::vector<std::vector<uint8_t>> got;
+  RpcServer server(io, key, kServerId, kLabel, server_options("127.0.9.16", 29016),
+                   [&](const NodeId&, std::vector<uint8_t> p, RpcReply) { got.push_back(p); });
+  ASSERT_TRUE(server.listen().is_ok());
+  RpcClient client(
+      io, key, kClientId, kLabel, client_options("127.0.9.17"),
+      [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [](const tcp::endpoint&, const Status&, size_t) {});
+  std::vector<std::vector<uint8_t>> sent;
+  const size_t sizes[] = {1, 65536, 3, 65535, 200000, 5, 1 << 20, 0, 7, 131072};
+  for (int round = 0; round < 3; ++round) {
+    for (size_t n : sizes) {
+      std::vector<uint8_t> f(n);
+      for (size_t i = 0; i < n; ++i) f[i] = static_cast<uint8_t>(i * 31 + n + round);
+      sent.push_back(f);
+    }
+  }
+  for (int i = 0; i < 300; ++i) sent.push_back(bytes("tiny " + std::to_string(i)));
+  for (const auto& f : sent) ASSERT_TRUE(client.send(ep("127.0.9.16", 29016), f).is_ok());
+  ASSERT_TRUE(run_until(
+      io, [&] { return got.size() == sent.size(); }, 10s))
+      << got.size();
+  for (size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(got[i], sent[i]) << "frame " << i;
+}
+
 TEST(RpcTransport, AWrongClusterKeyGetsNoFrameThrough) {
   asio::io_context io;
   int handled = 0;
