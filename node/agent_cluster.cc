@@ -167,7 +167,7 @@ void AgentCluster::Impl::stop() {
     f.respond(HttpResponse::error(503, "the agent is shutting down"));
   }
   forwards.clear();
-  for (auto& [index, w] : waiters) w.wake();
+  for (auto& [index, wake] : waiters) wake();
   waiters.clear();
 }
 
@@ -490,9 +490,9 @@ void AgentCluster::Impl::write_node_upserts() {
 void AgentCluster::Impl::wake_waiters() {
   const uint64_t index = machine.kv_index();
   while (!waiters.empty() && waiters.begin()->first < index) {
-    auto w = std::move(waiters.begin()->second);
+    auto wake = std::move(waiters.begin()->second);
     waiters.erase(waiters.begin());
-    w.wake();
+    wake();
   }
   waiter_count.store(waiters.size(), std::memory_order_release);
 }

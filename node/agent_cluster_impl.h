@@ -31,6 +31,9 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 enum class ClusterRole { kNone, kObserver, kLearner, kVoter };
 const char* role_name(ClusterRole r);
 
+// 503 with Retry-After: no leader, leadership moving, or the leader unreachable.
+HttpResponse unavailable(std::string_view why);
+
 // A member as gossip shows it, with the fields the cluster needs.
 struct PeerInfo {
   NodeId id;
@@ -80,6 +83,22 @@ struct AgentCluster::Impl {
 
   // ---- cluster_http.cc ----
   void add_routes(const std::shared_ptr<Router>& router);
+  // A write: on the leader, proposes `command` and answers with
+  // render(outcome, index) once it is applied here (503 when the outcome is
+  // unknown, 500 when the entry was not of the `expected` kind); elsewhere
+  // forwards `req` to the leader.
+  void propose_command(const HttpRequest& req, std::vector<uint8_t> command,
+                       scheduler::ApplyResult::Kind expected,
+                       std::function<HttpResponse(const scheduler::ApplyResult&, uint64_t)> render,
+                       HttpRespond respond);
+  // A read: calls `local` (which answers) at once with `stale`, else once a
+  // ReadIndex round says the local state is current; forwards `req` to the
+  // leader when this agent has no Raft log or its read fails.
+  void read_consistent(const HttpRequest& req, bool stale, std::function<void()> local,
+                       HttpRespond respond);
+  void serve_kv(const HttpRequest& req, HttpRespond respond);
+  void await_new_leader(const NodeId& to, SteadyTime deadline,
+                        std::shared_ptr<boost::asio::steady_timer> timer, HttpRespond respond);
 
   // Fixed at construction.
   boost::asio::io_context& io;
@@ -130,7 +149,6 @@ struct AgentCluster::Impl {
     NodeId from;
     uint64_t snapshot_index = 0;
     std::vector<uint8_t> snapshot;  // chunks received so far
-    raft::SnapshotMeta snapshot_meta;
   } follow;
   uint64_t next_follow_id = 1;
 
@@ -141,12 +159,8 @@ struct AgentCluster::Impl {
   size_t upserts_inflight = 0;
   SteadyTime last_upserts{};
 
-  // Blocking queries waiting for the KV index to pass theirs.
-  struct Waiter {
-    uint64_t index;
-    std::function<void()> wake;
-  };
-  std::multimap<uint64_t, Waiter> waiters;
+  // Blocking queries, by the KV index they wait to see passed.
+  std::multimap<uint64_t, std::function<void()>> waiters;
   void wake_waiters();
 
   std::atomic<bool> waiters_wake_posted{false};

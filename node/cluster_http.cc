@@ -20,13 +20,13 @@ namespace {
 
 constexpr auto kTransferWait = 5s;
 
+}  // namespace
+
 HttpResponse unavailable(std::string_view why) {
   HttpResponse r = HttpResponse::error(503, why);
   r.headers.emplace_back("Retry-After", "1");
   return r;
 }
-
-}  // namespace
 
 void AgentCluster::Impl::add_routes(const std::shared_ptr<Router>& shared) {
   router = shared;
@@ -136,119 +136,15 @@ void AgentCluster::Impl::add_routes(const std::shared_ptr<Router>& shared) {
               (*shared_respond)(unavailable("transfer refused: " + st.message()));
               return;
             }
-            // Answer once the new leader is known here (or give up).
-            auto timer = std::make_shared<asio::steady_timer>(io);
-            auto deadline = std::chrono::steady_clock::now() + kTransferWait;
-            auto poll = std::make_shared<std::function<void()>>();
-            *poll = [this, to, timer, deadline, poll, shared_respond] {
-              if (stopped) return;
-              if (!leader.is_zero() && leader != identity.id) {
-                (*shared_respond)(HttpResponse::json(
-                    200, {{"leader", leader.to_string()}, {"leader_name", name_of(leader)}}));
-                *poll = nullptr;
-                return;
-              }
-              if (std::chrono::steady_clock::now() > deadline) {
-                (*shared_respond)(HttpResponse::error(
-                    504, "leadership did not move to " + name_of(to) + " within 5s"));
-                *poll = nullptr;
-                return;
-              }
-              refresh_status();
-              timer->expires_after(50ms);
-              timer->async_wait([poll](const boost::system::error_code& ec) {
-                if (!ec && *poll) (*poll)();
-              });
-            };
-            (*poll)();
+            await_new_leader(to, std::chrono::steady_clock::now() + kTransferWait,
+                             std::make_shared<asio::steady_timer>(io), *shared_respond);
           });
         });
       });
 
   // ---- KV ----
   auto kv = [this](const HttpRequest& req, HttpRespond respond) {
-    auto parsed = parse_kv_request(req);
-    if (auto* bad = std::get_if<HttpResponse>(&parsed)) {
-      respond(std::move(*bad));
-      return;
-    }
-    auto kreq = std::make_shared<KvHttpRequest>(std::move(std::get<KvHttpRequest>(parsed)));
-    const bool write = kreq->op == KvHttpRequest::Op::kPut ||
-                       kreq->op == KvHttpRequest::Op::kDelete ||
-                       kreq->op == KvHttpRequest::Op::kDeleteTree;
-    if (write) {
-      if (!is_leader || !raft) {
-        forward(req, std::move(respond));
-        return;
-      }
-      raft->propose(
-          scheduler::encode(kreq->command()), [this, respond](Status st, raft::Index index) {
-            if (!st.is_ok()) {
-              respond(unavailable("the write may not have been applied: " + st.message()));
-              return;
-            }
-            auto outcome = machine.take_outcome(index.value());
-            if (!outcome || outcome->kind != scheduler::ApplyResult::Kind::kKv) {
-              respond(HttpResponse::error(500, "the write's outcome is unknown"));
-              return;
-            }
-            respond(render_kv_write(outcome->kv, index.value()));
-          });
-      return;
-    }
-    auto read_local = [this, kreq, respond] {
-      std::vector<scheduler::KvEntry> found;
-      const uint64_t index = machine.read([&](const scheduler::ClusterState& s) {
-        if (kreq->op == KvHttpRequest::Op::kList) {
-          found = s.kv().list(kreq->key);
-        } else if (auto e = s.kv().get(kreq->key)) {
-          found.push_back(std::move(*e));
-        }
-        return s.kv().index();
-      });
-      respond(render_kv_read(*kreq, found, index));
-    };
-    auto read = [this, req, kreq, respond, read_local]() mutable {
-      if (kreq->stale) {
-        read_local();
-        return;
-      }
-      if (!raft) {
-        forward(req, std::move(respond));
-        return;
-      }
-      raft->read([this, req, respond, read_local](Status st) mutable {
-        asio::post(io, [this, st, req, respond, read_local]() mutable {
-          if (st.is_ok()) {
-            read_local();
-          } else if (req.forwarded_hops == 0 && !is_leader) {
-            forward(req, std::move(respond));
-          } else {
-            respond(unavailable("no linearizable read now: " + st.message()));
-          }
-        });
-      });
-    };
-    if (kreq->index && machine.kv_index() <= *kreq->index) {
-      // A blocking query: wait for the KV index to pass the client's.
-      auto timer = std::make_shared<asio::steady_timer>(io, kreq->wait);
-      auto fired = std::make_shared<bool>(false);
-      auto go = [fired, timer, read]() mutable {
-        if (*fired) return;
-        *fired = true;
-        timer->cancel();
-        read();
-      };
-      waiters.emplace(*kreq->index, Waiter{*kreq->index, go});
-      waiter_count.store(waiters.size(), std::memory_order_release);
-      // The index may have moved between the check above and now.
-      if (machine.kv_index() > *kreq->index) wake_waiters();
-      timer->async_wait([go](const boost::system::error_code& ec) mutable {
-        if (!ec) go();
-      });
-      return;
-    }
-    read();
+    serve_kv(req, std::move(respond));
   };
   r.add_async(HttpMethod::get, "/v1/kv", kv);  // ?recurse from the root
   r.add_async(HttpMethod::get, "/v1/kv/*key", kv);
@@ -265,23 +161,7 @@ void AgentCluster::Impl::add_routes(const std::shared_ptr<Router>& shared) {
       out.headers.emplace_back("X-Shoal-Index", std::to_string(machine.applied()));
       respond(std::move(out));
     };
-    if (req.query_value("stale")) {
-      save();
-      return;
-    }
-    if (!raft) {
-      forward(req, respond);
-      return;
-    }
-    raft->read([this, save, respond](Status st) {
-      asio::post(io, [st, save, respond] {
-        if (st.is_ok()) {
-          save();
-        } else {
-          respond(unavailable("no consistent snapshot now: " + st.message()));
-        }
-      });
-    });
+    read_consistent(req, req.query_value("stale").has_value(), save, respond);
   });
 
   // Restore: the image goes through the log (one kStateRestore entry), so
@@ -298,24 +178,138 @@ void AgentCluster::Impl::add_routes(const std::shared_ptr<Router>& shared) {
           HttpResponse::error(400, "not a Shoal snapshot: " + check.status().message(), "body"));
       return;
     }
-    if (!is_leader || !raft) {
-      forward(req, std::move(respond));
+    propose_command(
+        req, scheduler::encode_restore(image), scheduler::ApplyResult::Kind::kRestored,
+        [](const scheduler::ApplyResult&, uint64_t index) {
+          HttpResponse out = HttpResponse::json(200, {{"restored", true}, {"index", index}});
+          out.headers.emplace_back("X-Shoal-Index", std::to_string(index));
+          return out;
+        },
+        std::move(respond));
+  });
+}
+
+void AgentCluster::Impl::propose_command(
+    const HttpRequest& req, std::vector<uint8_t> command, scheduler::ApplyResult::Kind expected,
+    std::function<HttpResponse(const scheduler::ApplyResult&, uint64_t)> render,
+    HttpRespond respond) {
+  if (!is_leader || !raft) {
+    forward(req, std::move(respond));
+    return;
+  }
+  raft->propose(std::move(command), [this, expected, render = std::move(render), respond](
+                                        Status st, raft::Index index) {
+    if (!st.is_ok()) {
+      respond(unavailable("the write may not have been applied: " + st.message()));
       return;
     }
-    raft->propose(scheduler::encode_restore(image), [this, respond](Status st, raft::Index index) {
-      if (!st.is_ok()) {
-        respond(unavailable("the restore may not have been applied: " + st.message()));
-        return;
+    auto outcome = machine.take_outcome(index.value());
+    if (!outcome || outcome->kind != expected) {
+      respond(HttpResponse::error(
+          500, "the entry at " + std::to_string(index.value()) + " was not applied as expected"));
+      return;
+    }
+    respond(render(*outcome, index.value()));
+  });
+}
+
+void AgentCluster::Impl::read_consistent(const HttpRequest& req, bool stale,
+                                         std::function<void()> local, HttpRespond respond) {
+  if (stale) {
+    local();
+    return;
+  }
+  if (!raft) {
+    forward(req, std::move(respond));
+    return;
+  }
+  raft->read([this, req, local = std::move(local), respond](Status st) {
+    asio::post(io, [this, st, req, local, respond] {
+      if (st.is_ok()) {
+        local();
+      } else if (req.forwarded_hops == 0 && !is_leader) {
+        forward(req, respond);
+      } else {
+        respond(unavailable("no linearizable read now: " + st.message()));
       }
-      auto outcome = machine.take_outcome(index.value());
-      if (!outcome || outcome->kind != scheduler::ApplyResult::Kind::kRestored) {
-        respond(HttpResponse::error(500, "the restore entry was not applied"));
-        return;
-      }
-      HttpResponse out = HttpResponse::json(200, {{"restored", true}, {"index", index.value()}});
-      out.headers.emplace_back("X-Shoal-Index", std::to_string(index.value()));
-      respond(std::move(out));
     });
+  });
+}
+
+void AgentCluster::Impl::serve_kv(const HttpRequest& req, HttpRespond respond) {
+  auto parsed = parse_kv_request(req);
+  if (auto* bad = std::get_if<HttpResponse>(&parsed)) {
+    respond(std::move(*bad));
+    return;
+  }
+  auto kreq = std::make_shared<KvHttpRequest>(std::move(std::get<KvHttpRequest>(parsed)));
+  if (kreq->op == KvHttpRequest::Op::kPut || kreq->op == KvHttpRequest::Op::kDelete ||
+      kreq->op == KvHttpRequest::Op::kDeleteTree) {
+    propose_command(
+        req, scheduler::encode(kreq->command()), scheduler::ApplyResult::Kind::kKv,
+        [](const scheduler::ApplyResult& r, uint64_t index) {
+          return render_kv_write(r.kv, index);
+        },
+        std::move(respond));
+    return;
+  }
+  auto local = [this, kreq, respond] {
+    std::vector<scheduler::KvEntry> found;
+    const uint64_t index = machine.read([&](const scheduler::ClusterState& s) {
+      if (kreq->op == KvHttpRequest::Op::kList) {
+        found = s.kv().list(kreq->key);
+      } else if (auto e = s.kv().get(kreq->key)) {
+        found.push_back(std::move(*e));
+      }
+      return s.kv().index();
+    });
+    respond(render_kv_read(*kreq, found, index));
+  };
+  auto read = [this, req, kreq, local, respond] {
+    read_consistent(req, kreq->stale, local, respond);
+  };
+  if (!kreq->index || machine.kv_index() > *kreq->index) {
+    read();
+    return;
+  }
+  // A blocking query: read once the KV index passes the client's, or at the
+  // end of its wait, whichever comes first.
+  auto timer = std::make_shared<asio::steady_timer>(io, kreq->wait);
+  auto fired = std::make_shared<bool>(false);
+  auto go = [fired, timer, read] {
+    if (*fired) return;
+    *fired = true;
+    timer->cancel();
+    read();
+  };
+  waiters.emplace(*kreq->index, go);
+  waiter_count.store(waiters.size(), std::memory_order_release);
+  // The index may have moved between the check above and now.
+  if (machine.kv_index() > *kreq->index) wake_waiters();
+  timer->async_wait([go](const boost::system::error_code& ec) {
+    if (!ec) go();
+  });
+}
+
+// Polls every 50 ms until another node is known to lead (200 with it), the
+// deadline passes (504) or the agent stops (503).
+void AgentCluster::Impl::await_new_leader(const NodeId& to, SteadyTime deadline,
+                                          std::shared_ptr<asio::steady_timer> timer,
+                                          HttpRespond respond) {
+  if (stopped) return respond(unavailable("the agent is shutting down"));
+  if (!leader.is_zero() && leader != identity.id) {
+    return respond(HttpResponse::json(
+        200, {{"leader", leader.to_string()}, {"leader_name", name_of(leader)}}));
+  }
+  if (std::chrono::steady_clock::now() > deadline) {
+    return respond(
+        HttpResponse::error(504, "leadership did not move to " + name_of(to) + " within 5s"));
+  }
+  refresh_status();
+  timer->expires_after(50ms);
+  timer->async_wait([this, to, deadline, timer, respond](const boost::system::error_code& ec) {
+    if (ec) return respond(unavailable("the agent is shutting down"));
+    await_new_leader(to, deadline, timer, respond);
   });
 }
 

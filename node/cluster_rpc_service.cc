@@ -20,12 +20,6 @@ constexpr auto kFollowRetry = 1s;
 constexpr uint32_t kFollowMaxBytes = 4u << 20;
 constexpr size_t kSnapshotChunk = 4u << 20;
 
-HttpResponse unavailable(std::string_view why) {
-  HttpResponse r = HttpResponse::error(503, why);
-  r.headers.emplace_back("Retry-After", "1");
-  return r;
-}
-
 }  // namespace
 
 // ---- inbound frames ----
