@@ -524,6 +524,11 @@ void AgentCluster::write_metrics(MetricsText& m) const {
               static_cast<double>(s.synced_entries.load()));
     m.counter("shoal_raft_readies_total", "Ready batches handled by the Raft loop",
               static_cast<double>(s.readies.load()));
+    m.counter("shoal_raft_proposals_held_total",
+              "Proposals that waited for the leader's previous batch to commit",
+              static_cast<double>(s.held_proposals.load()));
+    m.counter("shoal_raft_paced_batches_total", "Batches of held proposals released by a commit",
+              static_cast<double>(s.paced_batches.load()));
     m.counter("shoal_raft_messages_in_total", "Raft messages received",
               static_cast<double>(s.messages_in.load()));
     m.counter("shoal_raft_messages_out_total", "Raft messages sent",

@@ -118,6 +118,9 @@ void RaftHost::shutdown_on_loop() {
     std::swap(left, inbox_);
   }
   const Status gone = Status::unavailable("raft host: stopped");
+  for (Proposal& p : held_) p.done(gone, Index());
+  held_.clear();
+  held_bytes_ = 0;
   for (Proposal& p : left.proposals) p.done(gone, Index());
   for (ReadCallback& r : left.reads) r(gone);
   for (ConfProposal& c : left.conf_changes) c.done(gone, Index());
@@ -265,12 +268,14 @@ void RaftHost::run_pass() {
     std::swap(inbox_, batch_);
   }
   step_messages(batch_.messages);
+  const bool released = hold_or_release(batch_);
   if (batch_.has_client_work()) {
-    if (raft_->commit() > raft_->applied()) {
+    if (raft_->commit() > raft_->applied() && !released) {
       // The messages alone committed entries: apply them now rather than
       // after an fsync of the queued proposals (see raft_host.h). The
       // clients this answers re-propose into the mailbox; pull those in so
-      // they share the next synced write.
+      // they share the next synced write. (Not when a commit released held
+      // proposals: those go out first, carrying the new commit index.)
       handle_ready();
       Mailbox more;
       {
@@ -279,6 +284,7 @@ void RaftHost::run_pass() {
       }
       step_messages(more.messages);
       batch_.take_clients(more);
+      hold_or_release(batch_);
     }
     feed_clients(batch_);
   }
@@ -288,7 +294,34 @@ void RaftHost::run_pass() {
   batch_.clear();
 
   std::lock_guard lk(mu_);
-  if (!stopping_ && !scheduled_ && (!inbox_.empty() || raft_->has_ready())) schedule_locked();
+  if (!stopping_ && !scheduled_ &&
+      (!inbox_.empty() || raft_->has_ready() || (!held_.empty() && !must_hold()))) {
+    schedule_locked();
+  }
+}
+
+bool RaftHost::must_hold() const {
+  return options_.pace_proposals && raft_->role() == raft::Role::kLeader &&
+         raft_->term() == paced_term_ && raft_->commit() < paced_index_ &&
+         held_.size() < options_.max_held_proposals && held_bytes_ < options_.max_held_bytes;
+}
+
+bool RaftHost::hold_or_release(Mailbox& batch) {
+  if (held_.empty() && !must_hold()) return false;  // nothing waits: feed as they are
+  const size_t arrived = batch.proposals.size();
+  for (Proposal& p : batch.proposals) {
+    held_bytes_ += p.data.size();
+    held_.push_back(std::move(p));
+  }
+  batch.proposals.clear();
+  if (must_hold()) {
+    stats_.held_proposals.fetch_add(arrived, std::memory_order_relaxed);
+    return false;
+  }
+  std::swap(batch.proposals, held_);
+  held_bytes_ = 0;
+  stats_.paced_batches.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 void RaftHost::step_messages(std::vector<Message>& messages) {
@@ -315,6 +348,8 @@ void RaftHost::feed_clients(Mailbox& batch) {
       continue;
     }
     track_proposal(r->first, r->second, std::move(p.done));
+    paced_index_ = r->first;
+    paced_term_ = r->second;
   }
   for (ConfProposal& c : batch.conf_changes) {
     auto r = raft_->propose_conf_change(c.cc);

@@ -15,8 +15,8 @@
 // The loop, one pass per posted run (the contract of raft.h, exactly):
 //
 //   1. drain the mailbox: step every inbound message, then feed every
-//      proposal, read, conf change and transfer queued since the last
-//      Ready to the core;
+//      proposal (unless pacing holds it, below), read, conf change and
+//      transfer queued since the last Ready to the core;
 //   2. take ONE Ready: send its early messages (a leader's appends, which
 //      overlap its own fsync with its followers'), persist it (one RocksDB
 //      WriteBatch, synced when must_sync), then send its other messages,
@@ -32,6 +32,22 @@
 // Ready is taken before the queued proposals are fed to the core, so that
 // applying what is already committed never waits behind an fsync of new
 // entries, and the clients it answers re-propose in time to join the batch.
+//
+// Pacing (leader only, RaftHostOptions::pace_proposals). Group commit alone
+// lets proposals trickle: under steady load a leader whose clients are
+// answered a few at a time writes and replicates a few entries at a time,
+// and every follower pays one fsync, one message and one acknowledgement per
+// trickle. So while the leader's last batch of proposals is not yet
+// committed, new proposals wait in the host (not in the core); once it
+// commits, everything that waited goes out as the next batch, in arrival
+// order. At most one batch is in flight: a round of replication per batch,
+// with the batch as large as what arrived during the previous round. An
+// idle leader holds nothing (a lone client is never delayed), and the wait
+// ends early once the held proposals reach max_held_proposals or
+// max_held_bytes, or when this node stops leading (the core then refuses
+// them). When held proposals are released by a commit, they are fed to the
+// core before that pass's Ready, so the appends that carry them also tell
+// the followers the new commit index: one message per follower per round.
 //
 // Failures. A failed save is fatal (fail-stop, see log_store.h): the host
 // logs it with spdlog and calls std::abort(). Continuing after a failed fsync
@@ -123,6 +139,11 @@ struct RaftHostOptions {
   std::chrono::nanoseconds tick = std::chrono::milliseconds(100);
   // Seed for the core's election jitter; 0: from the OS CSPRNG.
   uint64_t rng_seed = 0;
+  // Pacing (see above): hold proposals while the leader's previous batch is
+  // uncommitted, up to these many (or bytes of them) at once.
+  bool pace_proposals = true;
+  size_t max_held_proposals = 1024;
+  size_t max_held_bytes = 1u << 20;
   // Log compaction (see above): after compact_every entries or compact_bytes
   // of applied entry data, whichever comes first; 0 disables either.
   uint64_t compact_every = 10000;
@@ -142,8 +163,10 @@ struct RaftHostStats {
   std::atomic<uint64_t> synced_save_ns{0};  // wall time spent in those saves
   std::atomic<uint64_t> messages_in{0};
   std::atomic<uint64_t> messages_out{0};
-  std::atomic<uint64_t> applied{0};      // entries applied
-  std::atomic<uint64_t> compactions{0};  // snapshots taken for log compaction
+  std::atomic<uint64_t> applied{0};         // entries applied
+  std::atomic<uint64_t> compactions{0};     // snapshots taken for log compaction
+  std::atomic<uint64_t> held_proposals{0};  // proposals pacing made wait for a commit
+  std::atomic<uint64_t> paced_batches{0};   // batches of held proposals released
 };
 
 // One member as the leader sees it (RaftHost::status()).
@@ -297,6 +320,12 @@ class RaftHost {
   void run_pass();
   void step_messages(std::vector<raft::Message>& messages);
   void feed_clients(Mailbox& batch);
+  // Pacing: whether proposals must wait now (a batch of ours in flight and
+  // room left), and moving the batch's proposals behind the held ones, then
+  // all of them back when they need not wait. Returns true when held ones
+  // were released.
+  bool must_hold() const;
+  bool hold_or_release(Mailbox& batch);
   // Adds a query to the mailbox, or answers it as stopped.
   void enqueue_query(Query q);
   RaftStatus make_status() const;
@@ -342,6 +371,12 @@ class RaftHost {
   raft::Index last_compaction_;
   uint64_t applied_bytes_since_compaction_ = 0;
   std::deque<PendingProposal> proposals_;  // one leader term, increasing index
+  // Pacing: proposals waiting for the last fed batch (ending at
+  // paced_index_ in paced_term_) to commit, and their data bytes.
+  std::vector<Proposal> held_;
+  size_t held_bytes_ = 0;
+  raft::Index paced_index_;
+  raft::Term paced_term_;
   raft::Term proposals_term_;
   uint64_t next_read_ = 0;
   std::unordered_map<uint64_t, ReadCallback> reads_;  // by context, awaiting a ReadState

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <csignal>
 #include <filesystem>
@@ -166,9 +167,24 @@ Result<LogFollowBatch> read_committed_sync(RaftHost& h, uint64_t after, size_t m
 }
 
 // Hands every message to the addressed host's deliver(), in this process.
+// A gate for the pacing tests: hold_appends(to) makes appends to `to` wait
+// (in order) until release(). Every append that carries normal entries is
+// recorded with their data, held or not.
 struct LocalNet : Transport {
   void send(const raft::Message& m) override {
     std::lock_guard lk(mu);
+    if (m.kind == raft::MessageKind::kAppend) {
+      std::vector<std::string> data;
+      for (const raft::Entry& e : m.entries) {
+        if (e.type == raft::EntryType::kNormal) data.emplace_back(e.data.begin(), e.data.end());
+      }
+      if (!data.empty()) appends.push_back(std::move(data));
+      if (gated && m.to == *gated) {
+        held.push_back(m);
+        cv.notify_all();
+        return;
+      }
+    }
     auto it = hosts.find(m.to);
     if (it != hosts.end()) it->second->deliver(m);
   }
@@ -180,8 +196,58 @@ struct LocalNet : Transport {
     std::lock_guard lk(mu);
     hosts.clear();
   }
+  void hold_appends(const raft::NodeId& to) {
+    std::lock_guard lk(mu);
+    gated = to;
+  }
+  // Delivers what the gate held, in order, and opens it.
+  void release() {
+    std::lock_guard lk(mu);
+    gated.reset();
+    for (const raft::Message& m : held) {
+      auto it = hosts.find(m.to);
+      if (it != hosts.end()) it->second->deliver(m);
+    }
+    held.clear();
+  }
+  // The normal entries' data in the appends the gate holds, in order, each
+  // once (a leader that hears nothing back resends what it sent).
+  std::vector<std::string> held_data() {
+    std::lock_guard lk(mu);
+    std::vector<std::string> out;
+    for (const raft::Message& m : held) {
+      for (const raft::Entry& e : m.entries) {
+        std::string d(e.data.begin(), e.data.end());
+        if (e.type == raft::EntryType::kNormal &&
+            std::find(out.begin(), out.end(), d) == out.end()) {
+          out.push_back(std::move(d));
+        }
+      }
+    }
+    return out;
+  }
+  // Waits until the gate holds an append carrying the normal entry `data`.
+  bool wait_held(const std::string& data) {
+    std::unique_lock lk(mu);
+    return cv.wait_for(lk, test::kHostWait, [&] {
+      for (const raft::Message& m : held) {
+        for (const raft::Entry& e : m.entries) {
+          if (std::string(e.data.begin(), e.data.end()) == data) return true;
+        }
+      }
+      return false;
+    });
+  }
+  std::vector<std::vector<std::string>> recorded_appends() {
+    std::lock_guard lk(mu);
+    return appends;
+  }
   std::mutex mu;
+  std::condition_variable cv;
   std::map<raft::NodeId, RaftHost*> hosts;
+  std::optional<raft::NodeId> gated;
+  std::vector<raft::Message> held;
+  std::vector<std::vector<std::string>> appends;
 };
 
 // Whether a host leads, from its on_role_change; lets a test wait for it.
@@ -212,11 +278,14 @@ struct TwoNodes {
   Recorder sm_a, sm_b;
   RoleWatch watch_a, watch_b;
   std::unique_ptr<RaftHost> a, b;
+  // Adjusts node 1's options before it opens.
+  std::function<void(RaftHostOptions&)> tune_a;
 
   // Opens and starts both; true once node 1 leads.
   bool start() {
     RaftHostOptions oa = one_node(dir_a.path());
     watch_a.attach(oa);
+    if (tune_a) tune_a(oa);
     auto ha = RaftHost::open(oa, net, sm_a);
     if (!ha.is_ok()) return false;
     a = std::move(*ha);
@@ -412,6 +481,97 @@ TEST(RaftHost, TransfersLeadershipToTheOtherVoter) {
   auto bad = await<Status>([&](auto done) { c.b->transfer_leader(raft::NodeId(0, 9), done); });
   ASSERT_TRUE(bad.has_value());
   EXPECT_EQ(bad->code(), StatusCode::kInvalidArgument);
+}
+
+// A proposal whose completion the test collects later.
+std::future<Status> propose_async(RaftHost& h, const std::string& cmd) {
+  auto p = std::make_shared<std::promise<Status>>();
+  std::future<Status> f = p->get_future();
+  h.propose(std::vector<uint8_t>(cmd.begin(), cmd.end()),
+            [p](Status st, raft::Index) { p->set_value(st); });
+  return f;
+}
+
+Status wait_result(std::future<Status>& f) {
+  if (f.wait_for(test::kHostWait) != std::future_status::ready) {
+    return Status::unavailable("no answer within the deadline");
+  }
+  return f.get();
+}
+
+// Pacing: proposals that arrive while the leader's previous batch is being
+// replicated wait in the host, then go out together in one append once it
+// commits; the first one, finding the leader idle, goes out at once.
+TEST(RaftHost, PacingSendsWhatArrivesDuringAReplicationRoundAsOneBatch) {
+  TwoNodes c;
+  ASSERT_TRUE(c.start());
+  ASSERT_NE(c.add_voter(), 0u);  // commits now need node 2's acknowledgement
+  const uint64_t held_before = c.a->stats().held_proposals.load();
+  const uint64_t batches_before = c.a->stats().paced_batches.load();
+  c.net.hold_appends(c.id_b);
+  std::vector<std::future<Status>> done;
+  done.push_back(propose_async(*c.a, "p0"));
+  ASSERT_TRUE(c.net.wait_held("p0"));
+  std::vector<std::string> later;
+  for (int i = 1; i <= 9; ++i) {
+    later.push_back("p" + std::to_string(i));
+    done.push_back(propose_async(*c.a, later.back()));
+  }
+  // A query runs at the end of a pass that has seen every proposal above.
+  ASSERT_TRUE(status_sync(*c.a).has_value());
+  EXPECT_EQ(c.a->stats().held_proposals.load() - held_before, 9u);
+  EXPECT_EQ(c.net.held_data(), std::vector<std::string>{"p0"}) << "p1..p9 left before p0 committed";
+
+  c.net.release();
+  for (auto& f : done) EXPECT_TRUE(wait_result(f).is_ok());
+  EXPECT_EQ(c.a->stats().paced_batches.load() - batches_before, 1u);
+  const auto appends = c.net.recorded_appends();
+  EXPECT_TRUE(std::any_of(appends.begin(), appends.end(), [&](const std::vector<std::string>& a) {
+    return std::includes(a.begin(), a.end(), later.begin(), later.end());
+  })) << "p1..p9 did not go out in one append";
+  ASSERT_TRUE(c.sm_b.wait_for(c.sm_a.commands().size()));
+  EXPECT_EQ(c.sm_b.commands(), c.sm_a.commands());
+}
+
+// Pacing holds at most max_held_proposals: beyond that they go out without
+// waiting for the commit.
+TEST(RaftHost, PacingReleasesHeldProposalsAtTheCap) {
+  TwoNodes c;
+  c.tune_a = [](RaftHostOptions& o) { o.max_held_proposals = 3; };
+  ASSERT_TRUE(c.start());
+  ASSERT_NE(c.add_voter(), 0u);
+  c.net.hold_appends(c.id_b);
+  std::vector<std::future<Status>> done;
+  done.push_back(propose_async(*c.a, "p0"));
+  ASSERT_TRUE(c.net.wait_held("p0"));
+  // Two wait (a pass each, the query marking its end)...
+  for (int i = 1; i <= 2; ++i) {
+    done.push_back(propose_async(*c.a, "p" + std::to_string(i)));
+    ASSERT_TRUE(status_sync(*c.a).has_value());
+  }
+  EXPECT_EQ(c.net.held_data(), std::vector<std::string>{"p0"});
+  // ...the third reaches the cap: all three leave although p0 is in flight.
+  done.push_back(propose_async(*c.a, "p3"));
+  ASSERT_TRUE(c.net.wait_held("p3")) << "three held proposals stayed held";
+  EXPECT_EQ(c.net.held_data(), (std::vector<std::string>{"p0", "p1", "p2", "p3"}));
+  c.net.release();
+  for (auto& f : done) EXPECT_TRUE(wait_result(f).is_ok());
+}
+
+// Held proposals are answered (kUnavailable) when the host stops.
+TEST(RaftHost, PacingAnswersHeldProposalsOnStop) {
+  TwoNodes c;
+  ASSERT_TRUE(c.start());
+  ASSERT_NE(c.add_voter(), 0u);
+  c.net.hold_appends(c.id_b);
+  auto first = propose_async(*c.a, "p0");
+  ASSERT_TRUE(c.net.wait_held("p0"));
+  auto second = propose_async(*c.a, "p1");
+  ASSERT_TRUE(status_sync(*c.a).has_value());
+  ASSERT_EQ(c.a->stats().held_proposals.load(), 1u);
+  c.a->stop();
+  EXPECT_EQ(wait_result(second).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(wait_result(first).code(), StatusCode::kUnavailable);
 }
 
 TEST(RaftHost, AFollowerRefusesMembershipChangesAndTransfers) {
