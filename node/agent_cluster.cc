@@ -69,6 +69,7 @@ AgentCluster::Impl::Impl(asio::io_context& io_, const AgentConfig& config_,
       identity(identity_),
       data_dir(std::move(data_dir_)),
       gossip(gossip_),
+      rpc_io(std::make_unique<asio::io_context>(1)),
       tick_timer(io_) {}
 
 AgentCluster::AgentCluster(asio::io_context& io, const AgentConfig& config,
@@ -103,27 +104,32 @@ Status AgentCluster::Impl::start() {
   RpcOptions client_options;
   if (!bind.is_unspecified()) client_options.bind = bind;
   client_options.reconnect_backoff_max = 2s;
+  // Both callbacks run on the cluster thread; what they touch lives on ours.
   client = std::make_unique<RpcClient>(
-      io, gossip.keyring(), identity.id, config.cluster_label, client_options,
+      *rpc_io, gossip.keyring(), identity.id, config.cluster_label, client_options,
       [this](const NodeId& peer, std::vector<uint8_t> frame, RpcReply) {
-        on_client_frame(peer, std::move(frame));
+        asio::post(io, [this, peer, frame = std::move(frame)]() mutable {
+          on_client_frame(peer, std::move(frame));
+        });
       },
       [this](const tcp::endpoint& peer, const Status& why, size_t dropped) {
         spdlog::debug("rpc: connection to {}:{} failed ({} frames lost): {}",
                       peer.address().to_string(), peer.port(), dropped, why.message());
-        on_client_failure(peer);
+        asio::post(io, [this, peer] { on_client_failure(peer); });
       });
-  transport = std::make_unique<RaftRpcTransport>(io, *client);
+  transport = std::make_unique<RaftRpcTransport>(*rpc_io, *client);
 
   RpcOptions server_options;
   server_options.bind = bind;
   server_options.port = static_cast<uint16_t>(config.rpc_port);
   server = std::make_unique<RpcServer>(
-      io, gossip.keyring(), identity.id, config.cluster_label, server_options,
+      *rpc_io, gossip.keyring(), identity.id, config.cluster_label, server_options,
       [this](const NodeId& peer, std::vector<uint8_t> frame, RpcReply reply) {
         on_server_frame(peer, std::move(frame), std::move(reply));
       });
   SHOAL_RETURN_IF_ERROR(server->listen());
+  rpc_work.emplace(rpc_io->get_executor());
+  rpc_thread = std::thread([this] { rpc_io->run(); });
 
   machine.set_on_applied([this] {
     // Coalesced: one wake-up pass on the agent thread per burst of applies,
@@ -158,10 +164,20 @@ void AgentCluster::Impl::stop() {
   if (stopped) return;
   stopped = true;
   tick_timer.cancel();
-  // The host first: its thread posts into the transport and the io_context.
-  if (raft) raft->stop();
-  if (server) server->stop();
-  if (client) client->stop();
+  // The cluster thread's objects stop on it (the host first: it sends
+  // through the client), then the thread runs out of work and ends.
+  auto stop_rpc = [this] {
+    if (raft) raft->stop();
+    if (server) server->stop();
+    if (client) client->stop();
+  };
+  if (rpc_thread.joinable()) {
+    asio::post(*rpc_io, stop_rpc);
+    rpc_work.reset();
+    rpc_thread.join();
+  } else {
+    stop_rpc();
+  }
   for (auto& [id, f] : forwards) {
     if (f.timer) f.timer->cancel();
     f.respond(HttpResponse::error(503, "the agent is shutting down"));
@@ -316,11 +332,13 @@ Status AgentCluster::Impl::open_raft(std::optional<raft::ConfState> bootstrap) {
   };
   // An observer that becomes a learner receives the log again from its start.
   machine.reset();
-  auto host = RaftHost::open(std::move(o), *transport, machine);
+  auto host = RaftHost::open(std::move(o), *transport, machine, rpc_io.get());
   if (!host.is_ok()) return host.status();
   raft = std::move(*host);
   receiver = std::make_unique<RaftRpcReceiver>(*raft);
-  raft->start();
+  // Started on its thread, before any frame the receiver hands over there.
+  asio::post(*rpc_io, [h = raft.get()] { h->start(); });
+  raft_receiver.store(receiver.get(), std::memory_order_release);
   if (!o_bootstrap) bootstrap_status = "in the Raft configuration of cluster " + cluster_id;
   follow = Follow{};
   return Status::ok();

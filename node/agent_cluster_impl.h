@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "node/agent_cluster.h"
@@ -70,8 +72,15 @@ struct AgentCluster::Impl {
   std::string name_of(const NodeId& id) const;
 
   // ---- cluster_rpc_service.cc ----
+  // On the cluster thread: a Raft frame goes straight to the host; every
+  // other frame is handed to the agent thread (serve_frame).
   void on_server_frame(const NodeId& peer, std::vector<uint8_t> frame, RpcReply reply);
+  void serve_frame(const NodeId& peer, std::vector<uint8_t> frame, RpcReply reply);
   void on_client_frame(const NodeId& peer, std::vector<uint8_t> frame);
+  // From the agent thread: sends `frame` to `to` on the cluster thread;
+  // on_fail(why) runs on the agent thread if the client refuses it.
+  void send_rpc(const boost::asio::ip::tcp::endpoint& to, std::vector<uint8_t> frame,
+                std::function<void(const Status&)> on_fail);
   void serve_forward(ForwardRequest req, RpcReply reply);
   void serve_follow(const FollowRequest& req, RpcReply reply);
   // Sends an HTTP request to the leader; `respond` gets its answer, or a 503.
@@ -108,6 +117,15 @@ struct AgentCluster::Impl {
   AgentGossip& gossip;
   std::weak_ptr<Router> router;
 
+  // The cluster thread. The RPC server and client, the Raft transport and
+  // the Raft host live on rpc_io, run by rpc_thread: a Raft message goes
+  // from the socket to the core, the disk and back out without a thread
+  // hop, and a slow fsync never holds up gossip or HTTP on the agent thread.
+  // Declared before the objects that use it, so that it outlives them.
+  std::unique_ptr<boost::asio::io_context> rpc_io;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> rpc_work;
+  std::thread rpc_thread;
+
   // RPC.
   std::unique_ptr<RpcServer> server;
   std::unique_ptr<RpcClient> client;
@@ -117,6 +135,8 @@ struct AgentCluster::Impl {
   ClusterMachine machine;
   std::unique_ptr<RaftHost> raft;
   std::unique_ptr<RaftRpcReceiver> receiver;
+  // `receiver` for the cluster thread, set once the host is open.
+  std::atomic<RaftRpcReceiver*> raft_receiver{nullptr};
   std::string cluster_id;
   std::string bootstrap_status;
 

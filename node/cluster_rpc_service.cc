@@ -26,6 +26,20 @@ constexpr size_t kSnapshotChunk = 4u << 20;
 
 void AgentCluster::Impl::on_server_frame(const NodeId& peer, std::vector<uint8_t> frame,
                                          RpcReply reply) {
+  if (frame.empty()) return;
+  if (frame.front() == kRaftRpcChannel) {
+    if (RaftRpcReceiver* r = raft_receiver.load(std::memory_order_acquire)) {
+      r->on_frame(peer, frame);
+      return;
+    }
+  }
+  asio::post(io, [this, peer, frame = std::move(frame), reply = std::move(reply)]() mutable {
+    serve_frame(peer, std::move(frame), std::move(reply));
+  });
+}
+
+void AgentCluster::Impl::serve_frame(const NodeId& peer, std::vector<uint8_t> frame,
+                                     RpcReply reply) {
   if (stopped || frame.empty()) return;
   const uint8_t tag = frame.front();
   const std::span<const uint8_t> body(frame.data() + 1, frame.size() - 1);
@@ -123,9 +137,11 @@ void AgentCluster::Impl::serve_forward(ForwardRequest req, RpcReply reply) {
       out.body = R"({"error":"the answer is too large to forward; ask the leader directly"})";
       out.headers.clear();
     }
-    // Handlers may answer from the Raft thread; RPC replies go out on ours.
-    asio::post(
-        io, [reply, frame = encode_frame(out)]() mutable { (void)reply.send(std::move(frame)); });
+    // Handlers answer on the agent or the cluster thread; replies go out on
+    // the cluster thread.
+    asio::post(*rpc_io, [reply, frame = encode_frame(out)]() mutable {
+      (void)reply.send(std::move(frame));
+    });
   };
   if (!r || method == HttpMethod::unknown) {
     answer(HttpResponse::error(400, "unknown method " + req.method));
@@ -175,10 +191,6 @@ void AgentCluster::Impl::forward(const HttpRequest& req, HttpRespond respond) {
       ct != req.headers.end()) {
     f.content_type = std::string(ct->value());
   }
-  if (Status st = client->send(*to, encode_frame(f)); !st.is_ok()) {
-    respond(unavailable("cannot reach the leader: " + st.message()));
-    return;
-  }
   // A blocking query may legitimately wait at the leader for its `wait`.
   auto timeout = std::chrono::steady_clock::duration(kForwardTimeout);
   if (auto w = req.query_value("wait"); w && req.query_value("index")) {
@@ -198,6 +210,26 @@ void AgentCluster::Impl::forward(const HttpRequest& req, HttpRespond respond) {
     respond(HttpResponse::error(504, "the leader did not answer in time"));
   });
   forwards.emplace(id, std::move(pending));
+  send_rpc(*to, encode_frame(f), [this, id](const Status& st) {
+    auto it = forwards.find(id);
+    if (it == forwards.end()) return;
+    auto respond = std::move(it->second.respond);
+    if (it->second.timer) it->second.timer->cancel();
+    forwards.erase(it);
+    respond(unavailable("cannot reach the leader: " + st.message()));
+  });
+}
+
+void AgentCluster::Impl::send_rpc(const boost::asio::ip::tcp::endpoint& to,
+                                  std::vector<uint8_t> frame,
+                                  std::function<void(const Status&)> on_fail) {
+  asio::post(*rpc_io, [this, to, frame = std::move(frame), on_fail = std::move(on_fail)]() mutable {
+    Status st = client->send(to, std::move(frame));
+    if (st.is_ok()) return;
+    asio::post(io, [this, st, on_fail = std::move(on_fail)] {
+      if (!stopped) on_fail(st);
+    });
+  });
 }
 
 void AgentCluster::Impl::on_client_failure(const boost::asio::ip::tcp::endpoint& peer) {
@@ -225,8 +257,9 @@ void AgentCluster::Impl::on_client_failure(const boost::asio::ip::tcp::endpoint&
 
 void AgentCluster::Impl::serve_follow(const FollowRequest& req, RpcReply reply) {
   auto send = [this, reply](FollowResponse resp) {
-    asio::post(
-        io, [reply, frame = encode_frame(resp)]() mutable { (void)reply.send(std::move(frame)); });
+    asio::post(*rpc_io, [reply, frame = encode_frame(resp)]() mutable {
+      (void)reply.send(std::move(frame));
+    });
   };
   FollowResponse base;
   base.id = req.id;
@@ -301,10 +334,11 @@ void AgentCluster::Impl::follow_step() {
   req.max_bytes = kFollowMaxBytes;
   req.snapshot_index = follow.snapshot_index;
   req.snapshot_offset = follow.snapshot.size();
-  if (!client->send(*to, encode_frame(req)).is_ok()) {
-    follow.next = now + kFollowRetry;
-    return;
-  }
+  send_rpc(*to, encode_frame(req), [this, id = req.id](const Status&) {
+    if (!follow.inflight || follow.id != id) return;
+    follow.inflight = false;
+    follow.next = std::chrono::steady_clock::now() + kFollowRetry;
+  });
   follow.inflight = true;
   follow.id = req.id;
   follow.sent = now;

@@ -4,8 +4,9 @@
 // Sending: RaftRpcTransport is the host's Transport. It maps each raft NodeId
 // to the peer's --rpc-port endpoint (an address book that the agent fills
 // from gossip; set_peer() for now), encodes the Message (raft/codec.h) into
-// one RPC frame and hands it to an RpcClient by posting to the RPC
-// io_context (RaftHost calls send() on its own loop thread). Messages to
+// one RPC frame and hands it to an RpcClient: directly when called on the
+// RPC io_context's thread (the agent runs its RaftHost there, so a message
+// is on the socket before the host's fsync starts), else by posting to it. Messages to
 // peers not in the book are dropped and counted; frames lost with a dropped
 // connection are just lost (RpcClient counts them): Raft retransmits.
 //
@@ -75,13 +76,17 @@ class RaftRpcTransport : public Transport {
   void remove_peer(const raft::NodeId& id);
   std::optional<boost::asio::ip::tcp::endpoint> peer(const raft::NodeId& id) const;
 
-  // Encodes on the caller's thread, then posts the RpcClient::send() to
-  // rpc_io. Never blocks on the network.
+  // Encodes on the caller's thread, then calls RpcClient::send() there if
+  // that is rpc_io's thread, else posts it to rpc_io. Never blocks on the
+  // network.
   void send(const raft::Message& m) override;
 
   const RaftRpcSendStats& stats() const { return stats_; }
 
  private:
+  // On rpc_io's thread: RpcClient::send() and the counters.
+  void hand_to_client(const boost::asio::ip::tcp::endpoint& to, std::vector<uint8_t> frame);
+
   boost::asio::io_context& io_;
   RpcClient& client_;
   mutable std::mutex mu_;
