@@ -84,11 +84,60 @@ done = function(summary, latency, requests)
 end
 EOF
 
+# raft_counters IP: "saves entries seconds readies" of that agent's Raft log.
+raft_counters() {
+  curl -fsS -m 2 "http://$1:$http_port/v1/metrics" | awk '
+    /^shoal_raft_synced_saves_total /{s=$2} /^shoal_raft_synced_entries_total /{e=$2}
+    /^shoal_raft_synced_save_seconds_total /{t=$2} /^shoal_raft_readies_total /{r=$2}
+    END{printf "%s %s %s %s\n", s+0, e+0, t+0, r+0}'
+}
+# agents_cpu_ticks: user+system clock ticks used so far by each agent, in
+# the order of $pids (agent i is pids[i-1]).
+agents_cpu_ticks() {
+  local f pid
+  for pid in "${pids[@]}"; do
+    read -ra f <"/proc/$pid/stat"
+    printf '%s ' $((f[13] + f[14]))
+  done
+}
+
 for c in "${conns[@]}"; do
+  declare -A before=()
+  for i in 1 2 3; do before[$i]=$(raft_counters "127.0.8.$i"); done
+  read -ra cpu0 <<<"$(agents_cpu_ticks)"
+  host0=$(head -n 1 /proc/stat)
   threads=2
   ((c < threads)) && threads=$c
   out=$(wrk -t"$threads" -c"$c" -d"${seconds}s" -s "$dir/put.lua" "http://$leader_ip:$http_port")
+  read -ra cpu1 <<<"$(agents_cpu_ticks)"
+  host1=$(head -n 1 /proc/stat)
   read -r _ rate p50 p99 errors < <(grep '^RESULT' <<<"$out")
   printf 'kv_loopback conns=%s puts_per_s=%.0f p50_ms=%.2f p99_ms=%.2f errors=%s\n' \
     "$c" "$rate" "$p50" "$p99" "$errors"
+
+  # Diagnostics, indented. CPU the agents used per put (user + system, all
+  # threads; steadier than puts/s, which swings with the hypervisor's steal
+  # time) and the machine's steal time over the run.
+  awk -v c="$c" -v leader="${leader_ip##*.}" -v hz="$(getconf CLK_TCK)" -v rate="$rate" \
+      -v d="$seconds" -v ticks="$((cpu1[0] - cpu0[0])) $((cpu1[1] - cpu0[1])) $((cpu1[2] - cpu0[2]))" \
+      -v h0="$host0" -v h1="$host1" 'BEGIN {
+    split(ticks, t, " "); us = (rate > 0) ? 1e6 / hz / (rate * d) : 0; f = ""
+    for (i = 1; i <= 3; i++) if (i != leader) f = f (f == "" ? "" : "+") sprintf("%.0f", t[i] * us)
+    n0 = split(h0, a, " "); split(h1, b, " "); all = 0
+    for (i = 2; i <= n0; i++) all += b[i] - a[i]
+    printf "  kv_loopback conns=%s agents_cpu_us_per_put=%.0f leader=%.0f followers=%s steal_pct=%.0f\n",
+      c, (t[1] + t[2] + t[3]) * us, t[leader] * us, f, (all > 0 ? 100 * (b[9] - a[9]) / all : 0) }'
+  # Per agent: synced log writes per second, entries per synced write, mean
+  # time in one, Ready batches per second (the batching behind puts/s).
+  for i in 1 2 3; do
+    read -r s0 e0 t0 r0 <<<"${before[$i]}"
+    read -r s1 e1 t1 r1 <<<"$(raft_counters "127.0.8.$i")"
+    role=follower
+    [ "127.0.8.$i" = "$leader_ip" ] && role=leader
+    awk -v c="$c" -v role="$role" -v d="$seconds" -v s0="$s0" -v s1="$s1" -v e0="$e0" -v e1="$e1" \
+        -v t0="$t0" -v t1="$t1" -v r0="$r0" -v r1="$r1" 'BEGIN {
+      s = s1 - s0; e = e1 - e0; r = r1 - r0
+      printf "  kv_loopback conns=%s %s synced_writes_per_s=%.0f entries_per_write=%.1f fsync_ms=%.3f readies_per_s=%.0f\n",
+        c, role, s / d, s ? e / s : 0, s ? (t1 - t0) * 1000 / s : 0, r / d }'
+  done
 done
