@@ -525,7 +525,10 @@ void RaftHost::maybe_compact() {
   // By count, or by size: a log of large entries (512 KiB KV values, job
   // specs) is compacted long before it has compact_every of them.
   const uint64_t every = options_.compact_every;
-  const bool by_count = every != 0 && applied_.value() >= last_compaction_.value() + every;
+  const auto now = std::chrono::steady_clock::now();
+  const bool by_count =
+      every != 0 && applied_.value() >= last_compaction_.value() + every &&
+      (!last_compaction_at_ || now - *last_compaction_at_ >= options_.compact_min_interval);
   const bool by_size =
       options_.compact_bytes != 0 && applied_bytes_since_compaction_ >= options_.compact_bytes;
   if (!by_count && !by_size) return;
@@ -541,6 +544,7 @@ void RaftHost::maybe_compact() {
   Status st = store_->create_snapshot(snap, compact_to);
   if (!st.is_ok()) fatal("compacting the log", st);
   last_compaction_ = applied_;
+  last_compaction_at_ = now;
   applied_bytes_since_compaction_ = 0;
   stats_.compactions.fetch_add(1, std::memory_order_relaxed);
 }

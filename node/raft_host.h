@@ -53,8 +53,12 @@
 // logs it with spdlog and calls std::abort(). Continuing after a failed fsync
 // could acknowledge a write that the disk lost.
 //
-// Log compaction: after `compact_every` applied entries (or `compact_bytes`
-// of them, whichever first) the host takes a
+// Log compaction: after `compact_every` applied entries (but not within
+// `compact_min_interval` of the previous compaction: a snapshot stalls the
+// loop for its whole serialisation and synced write, tens of ms for a few
+// MB, and under a steady write load the count alone would trigger one
+// every second or two), or after `compact_bytes` of applied entry data
+// (whatever the interval), the host takes a
 // StateMachine::snapshot() at the applied index, stores it with the
 // configuration in force there, and drops the log up to `compact_keep`
 // entries behind it (kept for slow followers; older ones get the snapshot).
@@ -147,6 +151,7 @@ struct RaftHostOptions {
   // Log compaction (see above): after compact_every entries or compact_bytes
   // of applied entry data, whichever comes first; 0 disables either.
   uint64_t compact_every = 10000;
+  std::chrono::nanoseconds compact_min_interval = std::chrono::seconds(10);
   uint64_t compact_bytes = 64u << 20;
   uint64_t compact_keep = 1000;
   // Called on the loop thread whenever this node's role or its known leader
@@ -369,6 +374,7 @@ class RaftHost {
   raft::Index applied_;
   raft::ConfState applied_conf_;  // the configuration as of applied_
   raft::Index last_compaction_;
+  std::optional<std::chrono::steady_clock::time_point> last_compaction_at_;  // none yet
   uint64_t applied_bytes_since_compaction_ = 0;
   std::deque<PendingProposal> proposals_;  // one leader term, increasing index
   // Pacing: proposals waiting for the last fed batch (ending at

@@ -357,6 +357,7 @@ TEST(RaftHost, CompactsTheLogAndRestartsFromTheSnapshot) {
     Recorder sm;
     RaftHostOptions o = one_node(dir.path());
     o.compact_every = 10;
+    o.compact_min_interval = std::chrono::nanoseconds(0);
     o.compact_keep = 3;
     auto host = start_leader(o, net, sm);
     ASSERT_NE(host, nullptr);
@@ -381,6 +382,31 @@ TEST(RaftHost, CompactsTheLogAndRestartsFromTheSnapshot) {
   (*host)->start();
   ASSERT_TRUE(sm2.wait_for(45));
   for (int i = 0; i < 45; ++i) EXPECT_EQ(sm2.cmds[i], "c" + std::to_string(i));
+}
+
+// The count trigger waits compact_min_interval after a compaction (the
+// first one does not wait); the size trigger does not.
+TEST(RaftHost, CompactsByCountAtMostOncePerInterval) {
+  TempDir dir;
+  NoNetwork net;
+  Recorder sm;
+  RaftHostOptions o = one_node(dir.path());
+  o.compact_every = 10;
+  o.compact_min_interval = std::chrono::hours(1);
+  o.compact_bytes = 64 << 10;
+  o.compact_keep = 3;
+  auto host = start_leader(o, net, sm);
+  ASSERT_NE(host, nullptr);
+  for (int i = 0; i < 45; ++i) {
+    ASSERT_TRUE(propose_sync(*host, "c" + std::to_string(i)).is_ok());
+  }
+  // A query answers at the end of a pass: after that pass's compaction.
+  ASSERT_TRUE(status_sync(*host).has_value());
+  EXPECT_EQ(host->stats().compactions.load(), 1u);
+  const std::string big(40 << 10, 'x');
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(propose_sync(*host, big).is_ok());
+  ASSERT_TRUE(status_sync(*host).has_value());
+  EXPECT_EQ(host->stats().compactions.load(), 2u) << "64 KiB of entries compact at once";
 }
 
 // Compaction by size: with the count trigger off, large entries compact the
@@ -645,6 +671,7 @@ TEST(RaftHost, ReadCommittedServesTheSnapshotAfterCompaction) {
   Recorder sm;
   RaftHostOptions o = one_node(dir.path());
   o.compact_every = 10;
+  o.compact_min_interval = std::chrono::nanoseconds(0);
   o.compact_keep = 3;
   auto host = start_leader(o, net, sm);
   ASSERT_NE(host, nullptr);
