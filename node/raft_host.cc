@@ -236,19 +236,6 @@ void RaftHost::read_committed(uint64_t after, size_t max_bytes,
   });
 }
 
-void RaftHost::Mailbox::take_clients(Mailbox& o) {
-  for (Proposal& p : o.proposals) proposals.push_back(std::move(p));
-  for (ReadCallback& r : o.reads) reads.push_back(std::move(r));
-  for (ConfProposal& c : o.conf_changes) conf_changes.push_back(std::move(c));
-  for (Transfer& t : o.transfers) transfers.push_back(std::move(t));
-  for (Query& q : o.queries) queries.push_back(std::move(q));
-  o.proposals.clear();
-  o.reads.clear();
-  o.conf_changes.clear();
-  o.transfers.clear();
-  o.queries.clear();
-}
-
 void RaftHost::Mailbox::clear() {
   messages.clear();
   proposals.clear();
@@ -268,26 +255,8 @@ void RaftHost::run_pass() {
     std::swap(inbox_, batch_);
   }
   step_messages(batch_.messages);
-  const bool released = hold_or_release(batch_);
-  if (batch_.has_client_work()) {
-    if (raft_->commit() > raft_->applied() && !released) {
-      // The messages alone committed entries: apply them now rather than
-      // after an fsync of the queued proposals (see raft_host.h). The
-      // clients this answers re-propose into the mailbox; pull those in so
-      // they share the next synced write. (Not when a commit released held
-      // proposals: those go out first, carrying the new commit index.)
-      handle_ready();
-      Mailbox more;
-      {
-        std::lock_guard lk(mu_);
-        std::swap(more, inbox_);
-      }
-      step_messages(more.messages);
-      batch_.take_clients(more);
-      hold_or_release(batch_);
-    }
-    feed_clients(batch_);
-  }
+  hold_or_release(batch_);
+  if (batch_.has_client_work()) feed_clients(batch_);
   if (raft_->has_ready()) handle_ready();
   // Queries last: after advance(), so they see this pass's state.
   for (Query& q : batch_.queries) q(/*stopped=*/false);
@@ -306,8 +275,8 @@ bool RaftHost::must_hold() const {
          held_.size() < options_.max_held_proposals && held_bytes_ < options_.max_held_bytes;
 }
 
-bool RaftHost::hold_or_release(Mailbox& batch) {
-  if (held_.empty() && !must_hold()) return false;  // nothing waits: feed as they are
+void RaftHost::hold_or_release(Mailbox& batch) {
+  if (held_.empty() && !must_hold()) return;  // nothing waits: feed as they are
   const size_t arrived = batch.proposals.size();
   for (Proposal& p : batch.proposals) {
     held_bytes_ += p.data.size();
@@ -316,12 +285,11 @@ bool RaftHost::hold_or_release(Mailbox& batch) {
   batch.proposals.clear();
   if (must_hold()) {
     stats_.held_proposals.fetch_add(arrived, std::memory_order_relaxed);
-    return false;
+    return;
   }
   std::swap(batch.proposals, held_);
   held_bytes_ = 0;
   stats_.paced_batches.fetch_add(1, std::memory_order_relaxed);
-  return true;
 }
 
 void RaftHost::step_messages(std::vector<Message>& messages) {
@@ -464,7 +432,13 @@ void RaftHost::handle_ready() {
   for (const Message& m : rd.early_messages) transport_.send(m);
   stats_.messages_out.fetch_add(rd.early_messages.size(), std::memory_order_relaxed);
 
-  // 1. Persist. The snapshot first: entries in the same Ready follow it.
+  // 1. Committed entries need nothing from this Ready's write (raft.h):
+  // apply them first, so that a leader's clients are answered without
+  // waiting for the fsync of the batch that follows theirs. A snapshot must
+  // be restored before the entries after it, so that case keeps the order.
+  if (!rd.snapshot) apply_ready(rd);
+
+  // 2. Persist. The snapshot first: entries in the same Ready follow it.
   if (rd.snapshot) {
     Status st = store_->save_snapshot(*rd.snapshot);
     if (!st.is_ok()) fatal("saving a snapshot", st);
@@ -482,11 +456,11 @@ void RaftHost::handle_ready() {
     }
   }
 
-  // 2. Send, now that what the messages promise is durable.
+  // 3. Send, now that what the messages promise is durable.
   for (const Message& m : rd.messages) transport_.send(m);
   stats_.messages_out.fetch_add(rd.messages.size(), std::memory_order_relaxed);
 
-  // 3. Apply, then answer reads the applied state now covers.
+  // 4. With a snapshot: restore it, then apply what follows.
   if (rd.snapshot) {
     sm_.restore(*rd.snapshot);
     applied_ = rd.snapshot->meta.index;
@@ -498,8 +472,18 @@ void RaftHost::handle_ready() {
       proposals_.pop_front();
       p.done(Status::unavailable("raft: superseded by a snapshot"), p.index);
     }
+    apply_ready(rd);
   }
+
+  // 5. Advance; only now may the core be looked at again.
+  raft_->advance(rd);
+  maybe_compact();
+  after_advance(rd.role_changed);
+}
+
+void RaftHost::apply_ready(const raft::Ready& rd) {
   for (const Entry& e : rd.committed) apply_entry(e);
+  // Then the reads that the applied state now covers.
   for (const raft::ReadState& rs : rd.read_states) {
     auto it = reads_.find(rs.context);
     if (it == reads_.end()) continue;
@@ -514,11 +498,6 @@ void RaftHost::handle_ready() {
     cb(Status::unavailable("raft: read failed, leadership lost"));
   }
   serve_reads();
-
-  // 4. Advance; only now may the core be looked at again.
-  raft_->advance(rd);
-  maybe_compact();
-  after_advance(rd.role_changed);
 }
 
 void RaftHost::maybe_compact() {

@@ -18,20 +18,21 @@
 //      proposal (unless pacing holds it, below), read, conf change and
 //      transfer queued since the last Ready to the core;
 //   2. take ONE Ready: send its early messages (a leader's appends, which
-//      overlap its own fsync with its followers'), persist it (one RocksDB
+//      overlap its own fsync with its followers'), apply its committed
+//      entries and answer reads (they need nothing from this Ready's write;
+//      after it when the Ready restores a snapshot), persist it (one RocksDB
 //      WriteBatch, synced when must_sync), then send its other messages,
-//      then apply its committed entries and answer reads, then advance();
+//      then advance();
 //   3. answer the queries (status(), read_committed()) of the pass;
 //   4. if the mailbox or the core has more, post the next pass (a posted
 //      pass, not a loop, so the tick timer is never starved).
 //
 // Group commit is the point of step 1: every proposal that arrived while the
 // previous Ready was being fsynced lands in the same Ready, so one synced
-// write covers all of them. One refinement: when the stepped messages alone
-// committed entries (typically a leader receiving acknowledgements), that
-// Ready is taken before the queued proposals are fed to the core, so that
-// applying what is already committed never waits behind an fsync of new
-// entries, and the clients it answers re-propose in time to join the batch.
+// write covers all of them. And since a Ready's committed entries are
+// applied before its write, applying what the stepped messages committed
+// (typically a leader receiving acknowledgements) never waits behind the
+// fsync of the new entries fed in the same pass.
 //
 // Pacing (leader only, RaftHostOptions::pace_proposals). Group commit alone
 // lets proposals trickle: under steady load a leader whose clients are
@@ -45,9 +46,10 @@
 // idle leader holds nothing (a lone client is never delayed), and the wait
 // ends early once the held proposals reach max_held_proposals or
 // max_held_bytes, or when this node stops leading (the core then refuses
-// them). When held proposals are released by a commit, they are fed to the
-// core before that pass's Ready, so the appends that carry them also tell
-// the followers the new commit index: one message per follower per round.
+// them). Held proposals released by a commit are fed to the core in the
+// same pass, so the appends that carry them also tell the followers the new
+// commit index (one message per follower per round), while the entries that
+// commit released are applied before the new ones are written.
 //
 // Failures. A failed save is fatal (fail-stop, see log_store.h): the host
 // logs it with spdlog and calls std::abort(). Continuing after a failed fsync
@@ -308,8 +310,6 @@ class RaftHost {
       return !proposals.empty() || !reads.empty() || !conf_changes.empty() || !transfers.empty();
     }
     bool empty() const { return messages.empty() && !has_client_work() && queries.empty(); }
-    // Moves everything but the messages of `o` to the end of this one.
-    void take_clients(Mailbox& o);
     void clear();
   };
   struct PendingProposal {
@@ -327,16 +327,17 @@ class RaftHost {
   void feed_clients(Mailbox& batch);
   // Pacing: whether proposals must wait now (a batch of ours in flight and
   // room left), and moving the batch's proposals behind the held ones, then
-  // all of them back when they need not wait. Returns true when held ones
-  // were released.
+  // all of them back when they need not wait.
   bool must_hold() const;
-  bool hold_or_release(Mailbox& batch);
+  void hold_or_release(Mailbox& batch);
   // Adds a query to the mailbox, or answers it as stopped.
   void enqueue_query(Query q);
   RaftStatus make_status() const;
   Result<LogFollowBatch> make_follow_batch(uint64_t after, size_t max_bytes) const;
   void track_proposal(raft::Index index, raft::Term term, ProposeCallback done);
   void handle_ready();
+  // Applies rd.committed and answers the reads it covers.
+  void apply_ready(const raft::Ready& rd);
   void apply_entry(const raft::Entry& e);
   void maybe_compact();
   void serve_reads();

@@ -80,6 +80,7 @@ class FaultWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
 
  private:
   rocksdb::IOStatus sync(const rocksdb::IOOptions& opts, rocksdb::IODebugContext* dbg, bool full) {
+    fs_->before_sync(path_);
     if (fs_->syncs_fail()) return injected_sync_error();
     // Only what was written before the sync started is covered by it.
     const uint64_t size = fs_->size_of(path_);

@@ -31,6 +31,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,12 @@ class FaultFs : public rocksdb::FileSystemWrapper {
   void power_cut();
   // When set, Sync/Fsync of files and directories return IOError.
   void set_fail_syncs(bool fail) { fail_syncs_ = fail; }
+  // Called with the file's path at the start of every file Sync/Fsync, on
+  // the syncing thread (a test may block in it to hold a write mid-fsync).
+  // Set it before the database is opened or while no sync runs.
+  void set_sync_hook(std::function<void(const std::string& path)> hook) {
+    sync_hook_ = std::move(hook);
+  }
 
   // Successful file syncs so far (WAL group commit: one per synced batch).
   uint64_t file_syncs() const { return file_syncs_; }
@@ -106,6 +113,9 @@ class FaultFs : public rocksdb::FileSystemWrapper {
   void on_file_sync(const std::string& f, uint64_t size);
   void on_dir_sync(const std::string& dir);
   bool syncs_fail() const { return fail_syncs_; }
+  void before_sync(const std::string& f) const {
+    if (sync_hook_) sync_hook_(f);
+  }
 
   mutable std::mutex mu_;
   std::map<std::string, FileState> files_;
@@ -115,6 +125,7 @@ class FaultFs : public rocksdb::FileSystemWrapper {
   std::atomic<bool> frozen_{false};
   std::atomic<bool> fail_syncs_{false};
   std::atomic<uint64_t> file_syncs_{0};
+  std::function<void(const std::string&)> sync_hook_;
 };
 
 }  // namespace shoal::raft

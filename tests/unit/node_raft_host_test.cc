@@ -559,6 +559,56 @@ TEST(RaftHost, PacingSendsWhatArrivesDuringAReplicationRoundAsOneBatch) {
   EXPECT_EQ(c.sm_b.commands(), c.sm_a.commands());
 }
 
+// A leader answers a proposal once it commits, not after the fsync of the
+// batch that follows it: committed entries are applied before the Ready's
+// write. Node 1's WAL fsync is held while it writes p1 (released with p0's
+// commit); p0's answer must come while that fsync is still held.
+TEST(RaftHost, ALeaderAnswersBeforeTheNextBatchIsSynced) {
+  struct Latch {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool armed = false, entered = false, open = false;
+  };
+  auto latch = std::make_shared<Latch>();
+  auto fs = std::make_shared<raft::FaultFs>();
+  fs->set_sync_hook([latch](const std::string& path) {
+    if (!path.ends_with(".log")) return;
+    std::unique_lock lk(latch->mu);
+    if (!latch->armed) return;
+    latch->armed = false;
+    latch->entered = true;
+    latch->cv.notify_all();
+    latch->cv.wait_for(lk, test::kHostWait, [&] { return latch->open; });
+  });
+  TwoNodes c;
+  c.tune_a = [&](RaftHostOptions& o) { o.store.env = raft::FaultFs::make_env(fs); };
+  ASSERT_TRUE(c.start());
+  ASSERT_NE(c.add_voter(), 0u);
+  c.net.hold_appends(c.id_b);
+  auto p0 = propose_async(*c.a, "p0");
+  ASSERT_TRUE(c.net.wait_held("p0"));
+  auto p1 = propose_async(*c.a, "p1");  // held by pacing until p0 commits
+  ASSERT_TRUE(status_sync(*c.a).has_value());
+  {
+    std::lock_guard lk(latch->mu);
+    latch->armed = true;  // the next WAL sync on node 1 is p1's
+  }
+  c.net.release();
+  {
+    std::unique_lock lk(latch->mu);
+    ASSERT_TRUE(latch->cv.wait_for(lk, test::kHostWait, [&] { return latch->entered; }));
+  }
+  const bool answered = p0.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  {
+    std::lock_guard lk(latch->mu);
+    latch->open = true;
+    latch->cv.notify_all();
+  }
+  EXPECT_TRUE(answered) << "p0 waited for the fsync of p1's batch";
+  EXPECT_TRUE(wait_result(p0).is_ok());
+  EXPECT_TRUE(wait_result(p1).is_ok());
+}
+
 // Pacing holds at most max_held_proposals: beyond that they go out without
 // waiting for the commit.
 TEST(RaftHost, PacingReleasesHeldProposalsAtTheCap) {
