@@ -15,6 +15,7 @@
 #include "node/cluster_bootstrap.h"
 #include "node/metrics_text.h"
 #include "node/raft_recover.h"
+#include "node/upgrade_gate.h"
 #include "scheduler/node_registry.h"
 
 namespace shoal::node {
@@ -223,6 +224,7 @@ void AgentCluster::Impl::refresh_peers() {
     if (auto z = m.meta.attrs.find("zone"); z != m.meta.attrs.end()) p.zone = z->second;
     p.may_vote =
         std::find(m.meta.tags.begin(), m.meta.tags.end(), "voter=never") == m.meta.tags.end();
+    p.state_schema = advertised_state_schema(m.meta.tags);
     if (m.id != identity.id && p.rpc_port != 0 &&
         (p.cluster_id.empty() || cluster_id.empty() || p.cluster_id == cluster_id)) {
       boost::system::error_code ec;
@@ -236,6 +238,21 @@ void AgentCluster::Impl::refresh_peers() {
 
 std::optional<tcp::endpoint> AgentCluster::Impl::rpc_endpoint(const NodeId& id) const {
   return transport->peer(id);
+}
+
+std::optional<std::string> AgentCluster::Impl::upgrade_holdout(
+    std::span<const uint8_t> entry) const {
+  std::vector<VoterSchema> voters;
+  for (const NodeId& id : conf.voters) {
+    VoterSchema v{id, name_of(id), std::nullopt};
+    if (id == identity.id) {
+      v.schema = scheduler::kStateSchema;
+    } else if (auto it = peers.find(id); it != peers.end()) {
+      v.schema = it->second.state_schema;
+    }
+    voters.push_back(std::move(v));
+  }
+  return voters_lacking_schema(voters, scheduler::schema_needed(entry));
 }
 
 std::string AgentCluster::Impl::name_of(const NodeId& id) const {
@@ -399,9 +416,14 @@ ClusterRole AgentCluster::Impl::role() const {
 void AgentCluster::Impl::publish_meta() {
   const std::string r = role() == ClusterRole::kNone ? "" : role_name(role());
   const bool never = config.voter == "never";
+  const std::string schema = state_schema_tag(scheduler::kStateSchema);
   gossip.update_meta([&](gossip::NodeMeta& meta) {
     meta.cluster_id = cluster_id;
     meta.role = r;
+    if (std::find(meta.tags.begin(), meta.tags.end(), schema) == meta.tags.end()) {
+      std::erase_if(meta.tags, [](const std::string& t) { return t.starts_with(kStateSchemaTag); });
+      meta.tags.push_back(schema);
+    }
     const bool tagged =
         std::find(meta.tags.begin(), meta.tags.end(), "voter=never") != meta.tags.end();
     if (never && !tagged) meta.tags.push_back("voter=never");
@@ -496,8 +518,13 @@ void AgentCluster::Impl::write_node_upserts() {
     }
   });
   for (auto& u : todo) {
+    std::vector<uint8_t> entry = scheduler::encode(u);
+    if (auto why = upgrade_holdout(entry)) {
+      spdlog::debug("registry: not written yet: {}", *why);
+      return;
+    }
     ++upserts_inflight;
-    raft->propose(scheduler::encode(u), [this](Status, raft::Index) {
+    raft->propose(std::move(entry), [this](Status, raft::Index) {
       asio::post(io, [this] {
         if (upserts_inflight > 0) --upserts_inflight;
       });

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +48,7 @@ struct PeerInfo {
   std::string cluster_id;
   std::string zone;
   bool may_vote = true;
+  std::optional<uint32_t> state_schema;  // node/upgrade_gate.h
 };
 
 struct AgentCluster::Impl {
@@ -70,6 +72,9 @@ struct AgentCluster::Impl {
   ClusterRole role() const;
   std::optional<boost::asio::ip::tcp::endpoint> rpc_endpoint(const NodeId& id) const;
   std::string name_of(const NodeId& id) const;
+  // The upgrade rule: why `entry` must not be proposed yet (a voter does not
+  // understand it), or nullopt.
+  std::optional<std::string> upgrade_holdout(std::span<const uint8_t> entry) const;
 
   // ---- cluster_rpc_service.cc ----
   // On the cluster thread: a Raft frame goes straight to the host; every

@@ -197,6 +197,10 @@ void AgentCluster::Impl::propose_command(
     forward(req, std::move(respond));
     return;
   }
+  if (auto why = upgrade_holdout(command)) {
+    respond(unavailable("upgrade in progress: " + *why));
+    return;
+  }
   raft->propose(std::move(command), [this, expected, render = std::move(render), respond](
                                         Status st, raft::Index index) {
     if (!st.is_ok()) {

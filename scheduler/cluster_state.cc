@@ -114,7 +114,39 @@ Result<ClusterState> decode_restore(std::span<const uint8_t> data) {
 constexpr uint16_t kStateFirst = 3000;
 constexpr uint16_t kStateLast = 3999;
 
+// What an entry is to this build, from its envelope header alone.
+enum class EntryClass : uint8_t {
+  kInvalid,     // no envelope, or version 0
+  kKvCommand,   // kStateKvCommand of a version this build knows
+  kNodeUpsert,  // kStateNodeUpsert, likewise
+  kRestore,     // kStateRestore, likewise
+  kNewer,       // a state-machine type or version from a newer build
+  kForeign,     // not a state-machine command (another subsystem's, a snapshot)
+};
+
+EntryClass classify(std::span<const uint8_t> data) {
+  auto h = peek_header(data);
+  if (!h || h->version == 0) return EntryClass::kInvalid;
+  const auto is = [&](MsgType t) { return h->type == static_cast<uint16_t>(t); };
+  if (is(MsgType::kStateKvCommand) && h->version <= kKvCommandVersion) {
+    return EntryClass::kKvCommand;
+  }
+  if (is(MsgType::kStateNodeUpsert) && h->version <= kNodeUpsertVersion) {
+    return EntryClass::kNodeUpsert;
+  }
+  if (is(MsgType::kStateRestore) && h->version <= 1) return EntryClass::kRestore;
+  if (is(MsgType::kStateKvSnapshot) || is(MsgType::kStateSnapshot)) return EntryClass::kForeign;
+  if (h->type >= kStateFirst && h->type <= kStateLast) return EntryClass::kNewer;
+  return EntryClass::kForeign;
+}
+
 }  // namespace
+
+uint32_t schema_needed(std::span<const uint8_t> entry) {
+  // Schema 1: every class below. A newer build adds its types here with the
+  // schema that introduced them.
+  return classify(entry) == EntryClass::kNewer ? kStateSchema + 1 : 1;
+}
 
 std::vector<uint8_t> encode_restore(std::span<const uint8_t> image) {
   return wire::encode_envelope(MsgType::kStateRestore, 1, [&](wire::Packer& p) {
@@ -133,47 +165,41 @@ ApplyResult ClusterState::apply(uint64_t index, std::span<const uint8_t> data) {
   if (stalled_at_ != 0 && index != stalled_at_) return {Kind::kUnknownType};
 
   ApplyResult res;
-  if (data.empty()) {
-    res.kind = Kind::kNone;
-  } else if (auto h = peek_header(data); !h || h->version == 0) {
-    res.kind = Kind::kInvalid;
-  } else if (h->type == static_cast<uint16_t>(MsgType::kStateKvCommand) &&
-             h->version <= kKvCommandVersion) {
-    res.kv = kv_.apply_bytes(index, data);
-    res.kind = res.kv == KvOutcome::kInvalid ? Kind::kInvalid : Kind::kKv;
-  } else if (h->type == static_cast<uint16_t>(MsgType::kStateNodeUpsert) &&
-             h->version <= kNodeUpsertVersion) {
-    auto u = decode_node_upsert(data);
-    if (u.is_ok()) {
-      res.kind = Kind::kNode;
-      res.node_changed = nodes_.apply(index, *u);
-    } else {
-      res.kind = Kind::kInvalid;
-    }
-  } else if (h->type == static_cast<uint16_t>(MsgType::kStateRestore) && h->version <= 1) {
-    auto restored = decode_restore(data);
-    if (!restored) {
-      res.kind = Kind::kInvalid;
-    } else {
-      kv_ = std::move(restored->kv_);
-      nodes_ = std::move(restored->nodes_);
-      kv_.replaced_at(index);
-      res.kind = Kind::kRestored;
-    }
-  } else if (h->type == static_cast<uint16_t>(MsgType::kStateKvCommand) ||
-             h->type == static_cast<uint16_t>(MsgType::kStateNodeUpsert) ||
-             h->type == static_cast<uint16_t>(MsgType::kStateRestore) ||
-             (h->type >= kStateFirst && h->type <= kStateLast &&
-              h->type != static_cast<uint16_t>(MsgType::kStateKvSnapshot) &&
-              h->type != static_cast<uint16_t>(MsgType::kStateSnapshot))) {
-    // A newer version of a known command, or a state-machine type from a
-    // newer build: stop here (never skip it).
-    stalled_at_ = index;
-    return {Kind::kUnknownType};
-  } else {
-    // Not a state-machine command at all (another subsystem's type, or a
-    // snapshot envelope): no build will ever apply it.
-    res.kind = Kind::kInvalid;
+  switch (data.empty() ? EntryClass::kForeign : classify(data)) {
+    case EntryClass::kKvCommand:
+      res.kv = kv_.apply_bytes(index, data);
+      res.kind = res.kv == KvOutcome::kInvalid ? Kind::kInvalid : Kind::kKv;
+      break;
+    case EntryClass::kNodeUpsert:
+      if (auto u = decode_node_upsert(data); u.is_ok()) {
+        res.kind = Kind::kNode;
+        res.node_changed = nodes_.apply(index, *u);
+      } else {
+        res.kind = Kind::kInvalid;
+      }
+      break;
+    case EntryClass::kRestore:
+      if (auto restored = decode_restore(data); restored) {
+        kv_ = std::move(restored->kv_);
+        nodes_ = std::move(restored->nodes_);
+        kv_.replaced_at(index);
+        res.kind = Kind::kRestored;
+      } else {
+        res.kind = Kind::kInvalid;
+      }
+      break;
+    case EntryClass::kNewer:
+      // A newer version of a known command, or a state-machine type from a
+      // newer build: stop here (never skip it).
+      stalled_at_ = index;
+      return {Kind::kUnknownType};
+    case EntryClass::kInvalid:
+    case EntryClass::kForeign:
+      // Malformed, or not a state-machine command at all (another
+      // subsystem's type, or a snapshot envelope): no build will ever apply
+      // it. An empty entry applies nothing.
+      res.kind = data.empty() ? Kind::kNone : Kind::kInvalid;
+      break;
   }
   stalled_at_ = 0;
   applied_ = index;

@@ -29,6 +29,19 @@ namespace shoal::scheduler {
 
 inline constexpr uint8_t kClusterSnapshotVersion = 1;
 
+// The state schema of this build: it understands every entry type and
+// version up to it. Bump it with every new entry type or version, and give
+// what needs it in schema_needed(). Agents advertise theirs in gossip, and a
+// leader proposes an entry only once every voter advertises at least what
+// it needs (the second half of the upgrade rule, node/upgrade_gate.h).
+inline constexpr uint32_t kStateSchema = 1;
+
+// The schema an entry needs: 1 for every type and version of schema 1 (and
+// for bytes that are no state entry: every build rejects those alike);
+// kStateSchema + 1 for one this build does not know, which it must never
+// propose.
+uint32_t schema_needed(std::span<const uint8_t> entry);
+
 // What applying one entry did.
 struct ApplyResult {
   enum class Kind : uint8_t {
