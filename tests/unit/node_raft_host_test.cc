@@ -96,6 +96,24 @@ RaftHostOptions one_node(const std::string& dir) {
 
 using test::propose_sync;  // tests/unit/raft_host_test_util.h
 
+// One node that compacts every `every` entries, keeping `keep`, at most once
+// per `min_interval`.
+RaftHostOptions compacting(const std::string& dir, uint64_t every, uint64_t keep,
+                           std::chrono::nanoseconds min_interval = std::chrono::nanoseconds(0)) {
+  RaftHostOptions o = one_node(dir);
+  o.compact_every = every;
+  o.compact_keep = keep;
+  o.compact_min_interval = min_interval;
+  return o;
+}
+
+// Proposes prefix0 .. prefix(n-1), each once the previous one is applied.
+void propose_numbered(RaftHost& h, const std::string& prefix, int n) {
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(propose_sync(h, prefix + std::to_string(i)).is_ok()) << prefix << i;
+  }
+}
+
 // Opens and starts a one-node host and waits until it leads; nullptr (with
 // a test failure) if it does not within 20 s.
 std::unique_ptr<RaftHost> start_leader(RaftHostOptions o, Transport& net, StateMachine& sm) {
@@ -332,9 +350,7 @@ TEST(RaftHost, AppliesProposalsAndReplaysThemAfterARestart) {
     Recorder sm;
     auto host = start_leader(one_node(dir.path()), net, sm);
     ASSERT_NE(host, nullptr);
-    for (int i = 0; i < 20; ++i) {
-      ASSERT_TRUE(propose_sync(*host, "cmd" + std::to_string(i)).is_ok());
-    }
+    ASSERT_NO_FATAL_FAILURE(propose_numbered(*host, "cmd", 20));
     ASSERT_EQ(sm.cmds.size(), 20u);
   }
   // A new host on the same directory applies the same commands again, in order.
@@ -355,15 +371,9 @@ TEST(RaftHost, CompactsTheLogAndRestartsFromTheSnapshot) {
   NoNetwork net;
   {
     Recorder sm;
-    RaftHostOptions o = one_node(dir.path());
-    o.compact_every = 10;
-    o.compact_min_interval = std::chrono::nanoseconds(0);
-    o.compact_keep = 3;
-    auto host = start_leader(o, net, sm);
+    auto host = start_leader(compacting(dir.path(), 10, 3), net, sm);
     ASSERT_NE(host, nullptr);
-    for (int i = 0; i < 45; ++i) {
-      ASSERT_TRUE(propose_sync(*host, "c" + std::to_string(i)).is_ok());
-    }
+    ASSERT_NO_FATAL_FAILURE(propose_numbered(*host, "c", 45));
     EXPECT_GE(host->stats().compactions.load(), 4u);
     EXPECT_GE(sm.snapshots, 4);
   }
@@ -390,16 +400,11 @@ TEST(RaftHost, CompactsByCountAtMostOncePerInterval) {
   TempDir dir;
   NoNetwork net;
   Recorder sm;
-  RaftHostOptions o = one_node(dir.path());
-  o.compact_every = 10;
-  o.compact_min_interval = std::chrono::hours(1);
+  RaftHostOptions o = compacting(dir.path(), 10, 3, std::chrono::hours(1));
   o.compact_bytes = 64 << 10;
-  o.compact_keep = 3;
   auto host = start_leader(o, net, sm);
   ASSERT_NE(host, nullptr);
-  for (int i = 0; i < 45; ++i) {
-    ASSERT_TRUE(propose_sync(*host, "c" + std::to_string(i)).is_ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(propose_numbered(*host, "c", 45));
   // A query answers at the end of a pass: after that pass's compaction.
   ASSERT_TRUE(status_sync(*host).has_value());
   EXPECT_EQ(host->stats().compactions.load(), 1u);
@@ -421,9 +426,7 @@ TEST(RaftHost, CompactsTheLogBySize) {
   o.compact_keep = 1;
   auto host = start_leader(o, net, sm);
   ASSERT_NE(host, nullptr);
-  for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(propose_sync(*host, "s" + std::to_string(i)).is_ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(propose_numbered(*host, "s", 20));
   EXPECT_EQ(host->stats().compactions.load(), 0u) << "20 small entries are far below 64 KiB";
   const std::string big(16 << 10, 'b');
   for (int i = 0; i < 9; ++i) ASSERT_TRUE(propose_sync(*host, big).is_ok());
@@ -719,11 +722,7 @@ TEST(RaftHost, ReadCommittedServesTheSnapshotAfterCompaction) {
   TempDir dir;
   NoNetwork net;
   Recorder sm;
-  RaftHostOptions o = one_node(dir.path());
-  o.compact_every = 10;
-  o.compact_min_interval = std::chrono::nanoseconds(0);
-  o.compact_keep = 3;
-  auto host = start_leader(o, net, sm);
+  auto host = start_leader(compacting(dir.path(), 10, 3), net, sm);
   ASSERT_NE(host, nullptr);
   uint64_t last = 0;
   for (int i = 0; i < 30; ++i) {
