@@ -432,11 +432,20 @@ void RaftHost::handle_ready() {
   for (const Message& m : rd.early_messages) transport_.send(m);
   stats_.messages_out.fetch_add(rd.early_messages.size(), std::memory_order_relaxed);
 
-  // 1. Committed entries need nothing from this Ready's write (raft.h):
-  // apply them first, so that a leader's clients are answered without
-  // waiting for the fsync of the batch that follows theirs. A snapshot must
-  // be restored before the entries after it, so that case keeps the order.
-  if (!rd.snapshot) apply_ready(rd);
+  // 1. Committed entries that are already durable here (below this Ready's
+  // first new entry) need nothing from its write (raft.h): apply them first,
+  // so that a leader's clients are answered without waiting for the fsync of
+  // the batch that follows theirs. Those this Ready writes wait for it: a
+  // leader counts its own copy toward the quorum as soon as it is appended.
+  // A snapshot is restored before anything after it is applied.
+  size_t early = 0;
+  if (!rd.snapshot) {
+    const uint64_t first_new = rd.entries.empty() ? std::numeric_limits<uint64_t>::max()
+                                                  : rd.entries.front().index.value();
+    while (early < rd.committed.size() && rd.committed[early].index.value() < first_new) {
+      apply_entry(rd.committed[early++]);
+    }
+  }
 
   // 2. Persist. The snapshot first: entries in the same Ready follow it.
   if (rd.snapshot) {
@@ -460,7 +469,7 @@ void RaftHost::handle_ready() {
   for (const Message& m : rd.messages) transport_.send(m);
   stats_.messages_out.fetch_add(rd.messages.size(), std::memory_order_relaxed);
 
-  // 4. With a snapshot: restore it, then apply what follows.
+  // 4. Restore the snapshot, apply the rest, answer the reads now covered.
   if (rd.snapshot) {
     sm_.restore(*rd.snapshot);
     applied_ = rd.snapshot->meta.index;
@@ -472,8 +481,9 @@ void RaftHost::handle_ready() {
       proposals_.pop_front();
       p.done(Status::unavailable("raft: superseded by a snapshot"), p.index);
     }
-    apply_ready(rd);
   }
+  for (size_t i = early; i < rd.committed.size(); ++i) apply_entry(rd.committed[i]);
+  answer_reads(rd);
 
   // 5. Advance; only now may the core be looked at again.
   raft_->advance(rd);
@@ -481,9 +491,7 @@ void RaftHost::handle_ready() {
   after_advance(rd.role_changed);
 }
 
-void RaftHost::apply_ready(const raft::Ready& rd) {
-  for (const Entry& e : rd.committed) apply_entry(e);
-  // Then the reads that the applied state now covers.
+void RaftHost::answer_reads(const raft::Ready& rd) {
   for (const raft::ReadState& rs : rd.read_states) {
     auto it = reads_.find(rs.context);
     if (it == reads_.end()) continue;

@@ -18,21 +18,21 @@
 //      proposal (unless pacing holds it, below), read, conf change and
 //      transfer queued since the last Ready to the core;
 //   2. take ONE Ready: send its early messages (a leader's appends, which
-//      overlap its own fsync with its followers'), apply its committed
-//      entries and answer reads (they need nothing from this Ready's write;
-//      after it when the Ready restores a snapshot), persist it (one RocksDB
-//      WriteBatch, synced when must_sync), then send its other messages,
-//      then advance();
+//      overlap its own fsync with its followers'), apply the committed
+//      entries that are already durable here (those below its first new
+//      entry, unless it restores a snapshot), persist it (one RocksDB
+//      WriteBatch, synced when must_sync), send its other messages, apply
+//      the rest of its committed entries, answer reads, then advance();
 //   3. answer the queries (status(), read_committed()) of the pass;
 //   4. if the mailbox or the core has more, post the next pass (a posted
 //      pass, not a loop, so the tick timer is never starved).
 //
 // Group commit is the point of step 1: every proposal that arrived while the
 // previous Ready was being fsynced lands in the same Ready, so one synced
-// write covers all of them. And since a Ready's committed entries are
-// applied before its write, applying what the stepped messages committed
-// (typically a leader receiving acknowledgements) never waits behind the
-// fsync of the new entries fed in the same pass.
+// write covers all of them. And since a Ready's committed entries that are
+// already durable are applied before its write, applying what the stepped
+// messages committed (typically a leader receiving acknowledgements) never
+// waits behind the fsync of the new entries fed in the same pass.
 //
 // Pacing (leader only, RaftHostOptions::pace_proposals). Group commit alone
 // lets proposals trickle: under steady load a leader whose clients are
@@ -49,7 +49,7 @@
 // them). Held proposals released by a commit are fed to the core in the
 // same pass, so the appends that carry them also tell the followers the new
 // commit index (one message per follower per round), while the entries that
-// commit released are applied before the new ones are written.
+// commit covered are applied before the new ones are written.
 //
 // Failures. A failed save is fatal (fail-stop, see log_store.h): the host
 // logs it with spdlog and calls std::abort(). Continuing after a failed fsync
@@ -336,8 +336,9 @@ class RaftHost {
   Result<LogFollowBatch> make_follow_batch(uint64_t after, size_t max_bytes) const;
   void track_proposal(raft::Index index, raft::Term term, ProposeCallback done);
   void handle_ready();
-  // Applies rd.committed and answers the reads it covers.
-  void apply_ready(const raft::Ready& rd);
+  // Queues rd's read states until applied covers them, fails its failed
+  // reads, and answers those the applied state covers.
+  void answer_reads(const raft::Ready& rd);
   void apply_entry(const raft::Entry& e);
   void maybe_compact();
   void serve_reads();

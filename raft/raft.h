@@ -20,11 +20,14 @@
 //        state a crash could still lose);
 //     3. apply rd.snapshot then rd.committed to the state machine; answer
 //        rd.read_states once the state machine has applied their index.
-//        Without a snapshot, rd.committed may be applied before step 1 (or
-//        while it runs): committed entries are durable on a majority and need
-//        nothing from this Ready's write, so a leader answers its clients
-//        without waiting for the fsync of the next batch (etcd applies the
-//        same way, concurrently with its WAL write);
+//        Without a snapshot, the committed entries below rd.entries' first
+//        index (all of them if rd.entries is empty) may be applied before
+//        step 1 or while it runs: they were written by an earlier Ready, so
+//        their quorum is durable, and a leader answers those clients without
+//        waiting for the fsync of the next batch. The others must wait for
+//        step 1: a leader counts its own copy toward the quorum when it
+//        appends it, so an entry this Ready writes may be "committed" by a
+//        copy that is not on disk yet (a one-node cluster commits on append);
 //     4. raft.advance(rd);
 //   }
 //

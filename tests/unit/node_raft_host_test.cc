@@ -566,23 +566,65 @@ TEST(RaftHost, PacingSendsWhatArrivesDuringAReplicationRoundAsOneBatch) {
 // batch that follows it: committed entries are applied before the Ready's
 // write. Node 1's WAL fsync is held while it writes p1 (released with p0's
 // commit); p0's answer must come while that fsync is still held.
-TEST(RaftHost, ALeaderAnswersBeforeTheNextBatchIsSynced) {
-  struct Latch {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool armed = false, entered = false, open = false;
-  };
-  auto latch = std::make_shared<Latch>();
+// Holds the next WAL sync of a FaultFs once armed, until opened.
+struct SyncLatch {
+  explicit SyncLatch(raft::FaultFs& fs) {
+    fs.set_sync_hook([this](const std::string& path) {
+      if (!path.ends_with(".log")) return;
+      std::unique_lock lk(mu);
+      if (!armed) return;
+      armed = false;
+      entered = true;
+      cv.notify_all();
+      cv.wait_for(lk, test::kHostWait, [&] { return open; });
+    });
+  }
+  void arm() {
+    std::lock_guard lk(mu);
+    armed = true;
+  }
+  bool wait_entered() {
+    std::unique_lock lk(mu);
+    return cv.wait_for(lk, test::kHostWait, [&] { return entered; });
+  }
+  void release() {
+    std::lock_guard lk(mu);
+    open = true;
+    cv.notify_all();
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool armed = false, entered = false, open = false;
+};
+
+// The other side of applying early: an entry that the Ready itself writes
+// is never applied (nor answered) before that write is synced, even where
+// it counts as committed at once (one node: the leader's own copy is the
+// quorum).
+TEST(RaftHost, AOneNodeLeaderAnswersOnlyAfterItsOwnFsync) {
+  TempDir dir;
+  NoNetwork net;
+  Recorder sm;
   auto fs = std::make_shared<raft::FaultFs>();
-  fs->set_sync_hook([latch](const std::string& path) {
-    if (!path.ends_with(".log")) return;
-    std::unique_lock lk(latch->mu);
-    if (!latch->armed) return;
-    latch->armed = false;
-    latch->entered = true;
-    latch->cv.notify_all();
-    latch->cv.wait_for(lk, test::kHostWait, [&] { return latch->open; });
-  });
+  SyncLatch latch(*fs);
+  RaftHostOptions o = one_node(dir.path());
+  o.store.env = raft::FaultFs::make_env(fs);
+  auto host = start_leader(o, net, sm);
+  ASSERT_NE(host, nullptr);
+  ASSERT_TRUE(status_sync(*host).has_value());  // the leader's first entry is settled
+  latch.arm();
+  auto p = propose_async(*host, "x");
+  ASSERT_TRUE(latch.wait_entered());
+  const bool early = p.wait_for(std::chrono::milliseconds(300)) == std::future_status::ready;
+  latch.release();
+  EXPECT_FALSE(early) << "answered before its entry was synced";
+  EXPECT_TRUE(wait_result(p).is_ok());
+  EXPECT_EQ(sm.commands(), std::vector<std::string>{"x"});
+}
+
+TEST(RaftHost, ALeaderAnswersBeforeTheNextBatchIsSynced) {
+  auto fs = std::make_shared<raft::FaultFs>();
+  SyncLatch latch(*fs);
   TwoNodes c;
   c.tune_a = [&](RaftHostOptions& o) { o.store.env = raft::FaultFs::make_env(fs); };
   ASSERT_TRUE(c.start());
@@ -592,21 +634,11 @@ TEST(RaftHost, ALeaderAnswersBeforeTheNextBatchIsSynced) {
   ASSERT_TRUE(c.net.wait_held("p0"));
   auto p1 = propose_async(*c.a, "p1");  // held by pacing until p0 commits
   ASSERT_TRUE(status_sync(*c.a).has_value());
-  {
-    std::lock_guard lk(latch->mu);
-    latch->armed = true;  // the next WAL sync on node 1 is p1's
-  }
+  latch.arm();  // the next WAL sync on node 1 is p1's
   c.net.release();
-  {
-    std::unique_lock lk(latch->mu);
-    ASSERT_TRUE(latch->cv.wait_for(lk, test::kHostWait, [&] { return latch->entered; }));
-  }
+  ASSERT_TRUE(latch.wait_entered());
   const bool answered = p0.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
-  {
-    std::lock_guard lk(latch->mu);
-    latch->open = true;
-    latch->cv.notify_all();
-  }
+  latch.release();
   EXPECT_TRUE(answered) << "p0 waited for the fsync of p1's batch";
   EXPECT_TRUE(wait_result(p0).is_ok());
   EXPECT_TRUE(wait_result(p1).is_ok());
