@@ -97,7 +97,12 @@ Status Agent::run() {
   EphemeralDir ephemeral;
   std::optional<DataDirLock> lock;
   std::filesystem::path data_dir;
-  SHOAL_RETURN_IF_ERROR(impl_->start(data_dir, ephemeral, lock));
+  if (Status st = impl_->start(data_dir, ephemeral, lock); !st.is_ok()) {
+    // Stop what did start while the data dir is still there: gossip, for
+    // one, saves its member list into it when it stops.
+    impl_->shutdown();
+    return st;
+  }
 
   const auto& cfg = impl_->config;
   impl_->serving = true;
