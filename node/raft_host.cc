@@ -270,8 +270,10 @@ void RaftHost::run_pass() {
 }
 
 bool RaftHost::must_hold() const {
-  return options_.pace_proposals && raft_->role() == raft::Role::kLeader &&
-         raft_->term() == paced_term_ && raft_->commit() < paced_index_ &&
+  // The batch in flight is the pending proposals of this term; its last one
+  // is the newest entry this leader proposed.
+  return options_.pace_proposals && raft_->role() == raft::Role::kLeader && !proposals_.empty() &&
+         proposals_.back().term == raft_->term() && raft_->commit() < proposals_.back().index &&
          held_.size() < options_.max_held_proposals && held_bytes_ < options_.max_held_bytes;
 }
 
@@ -316,8 +318,6 @@ void RaftHost::feed_clients(Mailbox& batch) {
       continue;
     }
     track_proposal(r->first, r->second, std::move(p.done));
-    paced_index_ = r->first;
-    paced_term_ = r->second;
   }
   for (ConfProposal& c : batch.conf_changes) {
     auto r = raft_->propose_conf_change(c.cc);
@@ -512,12 +512,13 @@ void RaftHost::maybe_compact() {
   // By count, or by size: a log of large entries (512 KiB KV values, job
   // specs) is compacted long before it has compact_every of them.
   const uint64_t every = options_.compact_every;
-  const auto now = std::chrono::steady_clock::now();
-  const bool by_count =
-      every != 0 && applied_.value() >= last_compaction_.value() + every &&
-      (!last_compaction_at_ || now - *last_compaction_at_ >= options_.compact_min_interval);
+  const bool count_due = every != 0 && applied_.value() >= last_compaction_.value() + every;
   const bool by_size =
       options_.compact_bytes != 0 && applied_bytes_since_compaction_ >= options_.compact_bytes;
+  if (!count_due && !by_size) return;
+  const auto now = std::chrono::steady_clock::now();
+  const bool by_count = count_due && (!last_compaction_at_ ||
+                                      now - *last_compaction_at_ >= options_.compact_min_interval);
   if (!by_count && !by_size) return;
   raft::Snapshot snap;
   snap.meta.index = applied_;

@@ -379,12 +379,10 @@ class RaftHost {
   std::optional<std::chrono::steady_clock::time_point> last_compaction_at_;  // none yet
   uint64_t applied_bytes_since_compaction_ = 0;
   std::deque<PendingProposal> proposals_;  // one leader term, increasing index
-  // Pacing: proposals waiting for the last fed batch (ending at
-  // paced_index_ in paced_term_) to commit, and their data bytes.
+  // Pacing: proposals waiting for the batch in flight (the end of
+  // proposals_) to commit, and their data bytes.
   std::vector<Proposal> held_;
   size_t held_bytes_ = 0;
-  raft::Index paced_index_;
-  raft::Term paced_term_;
   raft::Term proposals_term_;
   uint64_t next_read_ = 0;
   std::unordered_map<uint64_t, ReadCallback> reads_;  // by context, awaiting a ReadState
