@@ -242,6 +242,8 @@ std::optional<tcp::endpoint> AgentCluster::Impl::rpc_endpoint(const NodeId& id) 
 
 std::optional<std::string> AgentCluster::Impl::upgrade_holdout(
     std::span<const uint8_t> entry) const {
+  const uint32_t needed = scheduler::schema_needed(entry);
+  if (needed <= 1) return std::nullopt;  // every build understands it: no per-write lookups
   std::vector<VoterSchema> voters;
   for (const NodeId& id : conf.voters) {
     VoterSchema v{id, name_of(id), std::nullopt};
@@ -252,7 +254,7 @@ std::optional<std::string> AgentCluster::Impl::upgrade_holdout(
     }
     voters.push_back(std::move(v));
   }
-  return voters_lacking_schema(voters, scheduler::schema_needed(entry));
+  return voters_lacking_schema(voters, needed);
 }
 
 std::string AgentCluster::Impl::name_of(const NodeId& id) const {

@@ -86,6 +86,8 @@ struct AgentCluster::Impl {
   // on_fail(why) runs on the agent thread if the client refuses it.
   void send_rpc(const boost::asio::ip::tcp::endpoint& to, std::vector<uint8_t> frame,
                 std::function<void(const Status&)> on_fail);
+  // From any thread: sends `frame` back on `reply`'s connection.
+  void send_reply(RpcReply reply, std::vector<uint8_t> frame);
   void serve_forward(ForwardRequest req, RpcReply reply);
   void serve_follow(const FollowRequest& req, RpcReply reply);
   // Sends an HTTP request to the leader; `respond` gets its answer, or a 503.

@@ -137,11 +137,7 @@ void AgentCluster::Impl::serve_forward(ForwardRequest req, RpcReply reply) {
       out.body = R"({"error":"the answer is too large to forward; ask the leader directly"})";
       out.headers.clear();
     }
-    // Handlers answer on the agent or the cluster thread; replies go out on
-    // the cluster thread.
-    asio::post(*rpc_io, [reply, frame = encode_frame(out)]() mutable {
-      (void)reply.send(std::move(frame));
-    });
+    send_reply(reply, encode_frame(out));
   };
   if (!r || method == HttpMethod::unknown) {
     answer(HttpResponse::error(400, "unknown method " + req.method));
@@ -220,6 +216,13 @@ void AgentCluster::Impl::forward(const HttpRequest& req, HttpRespond respond) {
   });
 }
 
+void AgentCluster::Impl::send_reply(RpcReply reply, std::vector<uint8_t> frame) {
+  // Handlers answer on the agent or the cluster thread; RpcReply belongs to
+  // the cluster thread.
+  asio::post(*rpc_io,
+             [reply, frame = std::move(frame)]() mutable { (void)reply.send(std::move(frame)); });
+}
+
 void AgentCluster::Impl::send_rpc(const boost::asio::ip::tcp::endpoint& to,
                                   std::vector<uint8_t> frame,
                                   std::function<void(const Status&)> on_fail) {
@@ -256,11 +259,7 @@ void AgentCluster::Impl::on_client_failure(const boost::asio::ip::tcp::endpoint&
 // ---- the followed log ----
 
 void AgentCluster::Impl::serve_follow(const FollowRequest& req, RpcReply reply) {
-  auto send = [this, reply](FollowResponse resp) {
-    asio::post(*rpc_io, [reply, frame = encode_frame(resp)]() mutable {
-      (void)reply.send(std::move(frame));
-    });
-  };
+  auto send = [this, reply](FollowResponse resp) { send_reply(reply, encode_frame(resp)); };
   FollowResponse base;
   base.id = req.id;
   base.cluster_id = cluster_id;
