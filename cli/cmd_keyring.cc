@@ -1,8 +1,14 @@
-// `shoal keyring list|install KEY|use KEY|remove KEY`: the cluster keyring
-// (GET and POST /v1/keyring). Operations apply to every member; the agent
-// answers once every member answered or the query deadline passed.
-// Rotation: install the new key, use it, then remove the old one.
+// `shoal keyring list|install [KEY|-]|use KEY_ID|remove KEY_ID`: the cluster
+// keyring (GET and POST /v1/keyring). Operations apply to every member; the
+// agent answers once every member answered or the query deadline passed.
+// Rotation: install the new key, use it, then remove the old one. Only
+// install takes key material (best from --key-file or stdin, which no other
+// local user can read in /proc); use and remove take the 8-hex-digit id that
+// `list` and `install` print.
 #include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "cli/api_client.h"
@@ -47,13 +53,21 @@ class KeyringCommand final : public Command {
     list_ = app_->add_subcommand("list", "List the keys, and how many members hold each");
     list_->add_flag("--local", local_, "Only this agent's keys, without asking the cluster");
     list_->add_flag("--json", json_, "Print the agent's JSON answer");
-    for (const char* op : {"install", "use", "remove"}) {
-      const std::string help =
-          std::string(op) == "install" ? "Install a key on every member (it decrypts from now on)"
-          : std::string(op) == "use"   ? "Make an installed key the primary on every member"
-                                       : "Remove a key (not the primary) from every member";
+    install_ =
+        app_->add_subcommand("install", "Install a key on every member (it decrypts from now on)");
+    install_->add_option("KEY", key_,
+                         "Base64 cluster key (from `shoal keygen`); \"-\" or omitted: read it "
+                         "from stdin. A key on the command line is visible to local users");
+    install_->add_option("--key-file", key_file_, "Read the key from this file");
+    install_->add_flag("--json", json_, "Print the agent's JSON answer");
+    ops_.push_back(install_);
+    for (const char* op : {"use", "remove"}) {
+      const std::string help = std::string(op) == "use"
+                                   ? "Make an installed key the primary on every member"
+                                   : "Remove a key (not the primary) from every member";
       CLI::App* sub = app_->add_subcommand(op, help);
-      sub->add_option("KEY", key_, "Base64 cluster key (from `shoal keygen`)")->required();
+      sub->add_option("KEY_ID", key_id_, "The key's id, 8 hex digits (see `shoal keyring list`)")
+          ->required();
       sub->add_flag("--json", json_, "Print the agent's JSON answer");
       ops_.push_back(sub);
     }
@@ -92,13 +106,12 @@ class KeyringCommand final : public Command {
       if (counted) {
         row.push_back(std::to_string(k.value("nodes", uint64_t{0})) + "/" + nodes);
         row.push_back(std::to_string(k.value("primary_nodes", uint64_t{0})) + "/" + nodes);
+        row.push_back(k.value("local", true) ? "yes" : "no");
       }
-      row.push_back(k.contains("key") && k["key"].is_string() ? k["key"].get<std::string>()
-                                                              : "(not on this agent)");
       rows.push_back(std::move(row));
     }
-    TableRow header = counted ? TableRow{"ID", "PRIMARY", "INSTALLED", "PRIMARY ON", "KEY"}
-                              : TableRow{"ID", "PRIMARY", "KEY"};
+    TableRow header = counted ? TableRow{"ID", "PRIMARY", "INSTALLED", "PRIMARY ON", "HERE"}
+                              : TableRow{"ID", "PRIMARY"};
     std::string out = format_table(header, rows);
     if (counted && body.contains("no_response") && !body["no_response"].empty()) {
       out += std::to_string(body["no_response"].size()) + " member(s) did not answer\n";
@@ -106,11 +119,42 @@ class KeyringCommand final : public Command {
     return write_stdout(out) ? kExitOk : kExitFailure;
   }
 
-  int change(const ApiClient& client, const std::string& op) {
+  // The key for install: --key-file, else KEY, else stdin ("-" or omitted).
+  Result<std::string> install_key() const {
+    std::string text;
+    if (!key_file_.empty()) {
+      if (!key_.empty()) return Status::invalid_argument("give KEY or --key-file, not both");
+      std::ifstream in(key_file_);
+      if (!in) return Status::invalid_argument("--key-file: cannot read " + key_file_);
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } else if (!key_.empty() && key_ != "-") {
+      text = key_;
+    } else {
+      std::getline(std::cin, text);
+    }
+    const size_t begin = text.find_first_not_of(" \t\r\n");
+    const size_t end = text.find_last_not_of(" \t\r\n");
+    text = begin == std::string::npos ? std::string() : text.substr(begin, end - begin + 1);
     crypto::init();
-    auto key = crypto::ClusterKey::from_base64(key_);
-    if (!key.is_ok()) return fail(kExitUsage, "KEY: " + key.status().message());
-    const json request = {{"op", op}, {"key", key_}};
+    auto key = crypto::ClusterKey::from_base64(text);
+    if (!key.is_ok()) return Status::invalid_argument("KEY: " + key.status().message());
+    return text;
+  }
+
+  int change(const ApiClient& client, const std::string& op) {
+    json request = {{"op", op}};
+    if (op == "install") {
+      auto key = install_key();
+      if (!key.is_ok()) return fail(kExitUsage, key.status().message());
+      request["key"] = *key;
+    } else {
+      if (key_id_.size() != 8 ||
+          key_id_.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+        return fail(kExitUsage, "KEY_ID: \"" + key_id_ +
+                                    "\" is not a key id (8 hex digits, see `shoal keyring list`)");
+      }
+      request["key_id"] = key_id_;
+    }
     auto res = client.post("/v1/keyring", request.dump());
     if (!res.is_ok()) return report_unreachable(res.status());
     auto body = json::parse(res->body, nullptr, false);
@@ -129,8 +173,11 @@ class KeyringCommand final : public Command {
 
   CLI::App* app_;
   CLI::App* list_;
+  CLI::App* install_;
   std::vector<CLI::App*> ops_;
   std::string key_;
+  std::string key_file_;
+  std::string key_id_;
   bool json_ = false;
   bool local_ = false;
 };

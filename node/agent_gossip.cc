@@ -12,6 +12,7 @@
 #include "node/gossip_metrics.h"
 #include "node/host_facts.h"
 #include "node/keyring_file.h"
+#include "node/keyring_http.h"
 #include "node/keyring_service.h"
 #include "node/version.h"
 
@@ -172,9 +173,10 @@ Status AgentGossip::start(asio::io_context& io, const AgentConfig& config,
   }
   if (insecure) {
     spdlog::warn(
-        "INSECURE: gossip traffic is neither authenticated nor encrypted (--insecure); anyone "
-        "who can reach {} can join this cluster or disturb it",
-        format_host_port(config.bind, config.gossip_port));
+        "INSECURE: gossip and RPC traffic is neither authenticated nor encrypted (--insecure). "
+        "They listen on {} only, but every local user and every task on this host can still "
+        "reach them, join this cluster, and read or change its state past --api-token",
+        config.bind);
   } else {
     spdlog::info("keyring: {} key(s), primary {}", chosen->keyring->keys().size(),
                  key_id_hex(chosen->keyring->primary().id()));
@@ -325,43 +327,29 @@ void AgentGossip::add_routes(Router& router, std::function<void()> shutdown,
 
   router.add_async(
       HttpMethod::post, "/v1/keyring", [p](const HttpRequest& req, const HttpRespond& respond) {
-        auto j = json::parse(req.body, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) {
-          respond(HttpResponse::error(400, "the body must be a JSON object {\"op\", \"key\"}"));
+        auto parsed = parse_keyring_post(req.body);
+        if (auto* bad = std::get_if<HttpResponse>(&parsed)) {
+          respond(std::move(*bad));
           return;
         }
-        std::optional<KeyringOp> op;
-        if (j.contains("op") && j["op"].is_string())
-          op = parse_keyring_op(j["op"].get<std::string>());
-        if (!op || *op == KeyringOp::kList) {
-          respond(HttpResponse::error(400, "\"op\" must be install, use or remove", "op"));
-          return;
-        }
-        if (!j.contains("key") || !j["key"].is_string()) {
-          respond(HttpResponse::error(400, "\"key\" must be a base64 cluster key", "key"));
-          return;
-        }
-        auto key = crypto::ClusterKey::from_base64(j["key"].get<std::string>());
-        if (!key.is_ok()) {
-          respond(HttpResponse::error(400, key.status().message(), "key"));
-          return;
-        }
+        const KeyringRequest& request = std::get<KeyringRequest>(parsed);
         if (p->channel->insecure()) {
           respond(HttpResponse::error(409, "the agent runs with --insecure and has no keyring"));
           return;
         }
         const auto& ring = p->channel->keyring();
-        if (*op == KeyringOp::kUse && ring.find(key->id()) == nullptr) {
+        if (request.op == KeyringOp::kUse && ring.find(request.key_id) == nullptr) {
           respond(HttpResponse::error(
-              400, "key " + key_id_hex(key->id()) + " is not installed; install it first", "key"));
+              400, "key " + key_id_hex(request.key_id) + " is not installed; install it first",
+              "key_id"));
           return;
         }
-        if (*op == KeyringOp::kRemove && ring.primary().id() == key->id()) {
+        if (request.op == KeyringOp::kRemove && ring.primary().id() == request.key_id) {
           respond(HttpResponse::error(400, "cannot remove the primary key; use another key first",
-                                      "key"));
+                                      "key_id"));
           return;
         }
-        p->keyring->apply(KeyringRequest{*op, *key}, [respond](unsigned status, json body) {
+        p->keyring->apply(request, [respond](unsigned status, json body) {
           respond(HttpResponse::json(status, body));
         });
       });

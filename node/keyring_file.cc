@@ -1,5 +1,6 @@
 #include "node/keyring_file.h"
 
+#include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -51,6 +52,14 @@ std::string key_id_hex(uint32_t key_id) {
   char buf[9];
   std::snprintf(buf, sizeof buf, "%08x", key_id);
   return buf;
+}
+
+std::optional<uint32_t> parse_key_id_hex(std::string_view text) {
+  uint32_t id = 0;
+  if (text.size() != 8) return std::nullopt;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id, 16);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return id;
 }
 
 std::string encode_keyring(const crypto::Keyring& keyring) {

@@ -32,5 +32,7 @@ std::string encode_keyring(const crypto::Keyring& keyring);
 
 // "1a2b3c4d": how key ids appear in logs and the API.
 std::string key_id_hex(uint32_t key_id);
+// The reverse: exactly 8 hex digits (either case); nullopt otherwise.
+std::optional<uint32_t> parse_key_id_hex(std::string_view text);
 
 }  // namespace shoal::node

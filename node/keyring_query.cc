@@ -1,11 +1,12 @@
 #include "node/keyring_query.h"
 
 #include "core/wire.h"
+#include "node/keyring_file.h"
 
 namespace shoal::node {
 namespace {
 
-constexpr uint64_t kRequestVersion = 1;
+constexpr uint64_t kRequestVersion = 2;
 constexpr size_t kMaxErrorBytes = 1024;
 constexpr size_t kMaxKeyIds = 64;
 
@@ -40,16 +41,17 @@ std::optional<KeyringOp> parse_keyring_op(std::string_view name) {
 std::vector<uint8_t> encode_keyring_request(const KeyringRequest& request) {
   msgpack::sbuffer buf;
   wire::Packer p(buf);
-  p.pack_array(3);
+  p.pack_array(4);
   p.pack_uint64(kRequestVersion);
   p.pack_uint8(static_cast<uint8_t>(request.op));
-  if (request.key) {
+  if (request.key && request.op == KeyringOp::kInstall) {
     const auto& b = request.key->bytes();
     p.pack_bin(static_cast<uint32_t>(b.size()));
     p.pack_bin_body(reinterpret_cast<const char*>(b.data()), static_cast<uint32_t>(b.size()));
   } else {
     p.pack_bin(0);
   }
+  p.pack_uint32(request.key ? request.key->id() : request.key_id);
   return to_bytes(buf);
 }
 
@@ -80,9 +82,14 @@ Result<KeyringRequest> decode_keyring_request(std::span<const uint8_t> bytes) {
   } else if (!key.empty()) {
     return Status::decode("keyring request: a key has 32 bytes");
   }
-  if (request.op != KeyringOp::kList && !request.key) {
-    return Status::decode("keyring request: " + std::string(keyring_op_name(request.op)) +
-                          " needs a key");
+  SHOAL_RETURN_IF_ERROR(fields->uint(3, request.key_id));
+  if (request.op == KeyringOp::kInstall) {
+    if (!request.key) return Status::decode("keyring request: install needs a key");
+    if (request.key->id() != request.key_id) {
+      return Status::decode("keyring request: the key id does not match the key");
+    }
+  } else if (request.key) {
+    return Status::decode("keyring request: only install carries a key");
   }
   return request;
 }
@@ -130,31 +137,31 @@ KeyringReply apply_keyring_request(crypto::Keyring& keyring, const KeyringReques
   *changed = false;
   KeyringReply reply;
   Status st;
-  if (request.op != KeyringOp::kList && !request.key) {
-    st = Status::invalid_argument("no key given");
-  } else {
-    const uint32_t id = request.key ? request.key->id() : 0;
-    switch (request.op) {
-      case KeyringOp::kList:
+  const uint32_t id = request.key ? request.key->id() : request.key_id;
+  switch (request.op) {
+    case KeyringOp::kList:
+      break;
+    case KeyringOp::kInstall:
+      if (!request.key) {
+        st = Status::invalid_argument("install needs a key");
         break;
-      case KeyringOp::kInstall:
-        *changed = keyring.find(id) == nullptr;
-        st = keyring.install(*request.key);
+      }
+      *changed = keyring.find(id) == nullptr;
+      st = keyring.install(*request.key);
+      break;
+    case KeyringOp::kUse:
+      if (keyring.find(id) == nullptr) {
+        st = Status::not_found("key " + key_id_hex(id) + " is not installed here");
         break;
-      case KeyringOp::kUse:
-        if (const crypto::ClusterKey* k = keyring.find(id); k != nullptr && !(*k == *request.key)) {
-          st = Status::conflict("another installed key has the same key id");
-          break;
-        }
-        *changed = keyring.primary().id() != id;
-        st = keyring.use(id);
-        break;
-      case KeyringOp::kRemove:
-        if (keyring.find(id) == nullptr) break;  // already gone
-        st = keyring.remove(id);
-        *changed = st.is_ok();
-        break;
-    }
+      }
+      *changed = keyring.primary().id() != id;
+      st = keyring.use(id);
+      break;
+    case KeyringOp::kRemove:
+      if (keyring.find(id) == nullptr) break;  // already gone
+      st = keyring.remove(id);
+      *changed = st.is_ok();
+      break;
   }
   if (!st.is_ok()) *changed = false;
   reply.ok = st.is_ok();

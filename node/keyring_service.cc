@@ -100,7 +100,7 @@ std::vector<uint8_t> KeyringService::answer(const gossip::QueryInfo& query) {
   bool changed = false;
   reply = apply_keyring_request(channel_.keyring(), *request, &changed);
   if (changed) {
-    const std::string key_id = key_id_hex(request->key->id());
+    const std::string key_id = key_id_hex(request->key_id);
     spdlog::info("keyring: {} key {} (asked by {})", keyring_op_name(request->op), key_id,
                  name_of(host_.core(), query.origin));
     if (!keyring_path_.empty()) {
@@ -117,7 +117,7 @@ std::vector<uint8_t> KeyringService::answer(const gossip::QueryInfo& query) {
 }
 
 void KeyringService::apply(const KeyringRequest& request, Done done) {
-  const std::string key_id = key_id_hex(request.key->id());
+  const std::string key_id = key_id_hex(request.key_id);
   auto gathered = std::make_shared<Gathered>();
   gathered->expected = expected_members(host_.core());
   spdlog::info("keyring: {} key {} on {} member(s)", keyring_op_name(request.op), key_id,
@@ -171,9 +171,7 @@ void KeyringService::list(bool local_only, Done done) {
     nlohmann::json keys = nlohmann::json::array();
     const auto& ring = channel_.keyring();
     for (const auto& k : ring.keys()) {
-      keys.push_back({{"id", key_id_hex(k.id())},
-                      {"key", k.to_base64()},
-                      {"primary", k.id() == ring.primary().id()}});
+      keys.push_back({{"id", key_id_hex(k.id())}, {"primary", k.id() == ring.primary().id()}});
     }
     return keys;
   };
@@ -187,7 +185,7 @@ void KeyringService::list(bool local_only, Done done) {
   }
   auto gathered = std::make_shared<Gathered>();
   gathered->expected = expected_members(host_.core());
-  auto on_done = [this, gathered, local, done = std::move(done)](bool cancelled) {
+  auto on_done = [this, gathered, done = std::move(done)](bool cancelled) {
     if (cancelled) {
       done(503, {{"error", "the agent is shutting down"}});
       return;
@@ -205,20 +203,20 @@ void KeyringService::list(bool local_only, Done done) {
       ++counts[reply.primary].second;
     }
     for (const auto& [id, why] : gathered->bad) errors[name_of(core, id)] = why;
-    nlohmann::json keys = local();
-    std::set<std::string> listed;
-    for (auto& k : keys) {
-      listed.insert(k["id"].get<std::string>());
-    }
+    // This agent's keys first (its primary leading), then keys that only
+    // other members hold.
+    nlohmann::json keys = nlohmann::json::array();
+    const auto& ring = channel_.keyring();
+    auto add = [&](uint32_t id, bool here) {
+      keys.push_back({{"id", key_id_hex(id)},
+                      {"primary", here && id == ring.primary().id()},
+                      {"local", here},
+                      {"nodes", counts[id].first},
+                      {"primary_nodes", counts[id].second}});
+    };
+    for (const auto& k : ring.keys()) add(k.id(), true);
     for (const auto& [id, c] : counts) {
-      if (!listed.contains(key_id_hex(id))) {
-        keys.push_back({{"id", key_id_hex(id)}, {"key", nullptr}, {"primary", false}});
-      }
-    }
-    for (auto& k : keys) {
-      const auto id = static_cast<uint32_t>(std::stoul(k["id"].get<std::string>(), nullptr, 16));
-      k["nodes"] = counts[id].first;
-      k["primary_nodes"] = counts[id].second;
+      if (ring.find(id) == nullptr) add(id, false);
     }
     nlohmann::json no_response = nlohmann::json::array();
     for (const auto& [id, name] : gathered->expected) {
@@ -231,8 +229,7 @@ void KeyringService::list(bool local_only, Done done) {
                {"errors", errors},
                {"no_response", no_response}});
   };
-  gather(host_, KeyringRequest{KeyringOp::kList, std::nullopt}, gathered, kQueryRounds,
-         std::move(on_done));
+  gather(host_, KeyringRequest::list(), gathered, kQueryRounds, std::move(on_done));
 }
 
 }  // namespace shoal::node

@@ -11,6 +11,9 @@
 // ok but some members did not answer in time. The body always carries
 // {"op", "key_id", "nodes", "ok", "errors": {name: message}, "no_response": [names]},
 // plus "error" when the status is not 200.
+//
+// Nothing here ever returns key material: the list names keys by their id
+// (node/keyring_file.h key_id_hex), and only an install request carries a key.
 #pragma once
 
 #include <filesystem>
@@ -34,8 +37,9 @@ class KeyringService {
   void attach();
   // install, use or remove on every member.
   void apply(const KeyringRequest& request, Done done);
-  // The keys of this node; unless local_only, with how many members hold
-  // each key and use it as primary.
+  // The key ids of this node ({"id", "primary"}); unless local_only, also
+  // the ids only other members hold, each with "local", "nodes" (members
+  // holding it) and "primary_nodes" (members using it as primary).
   void list(bool local_only, Done done);
 
  private:

@@ -121,6 +121,8 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{{"join"}, "ADDR"}, UsageCase{{"keyring"}, "keyring"},
         UsageCase{{"keyring", "install"}, "KEY"},
         UsageCase{{"keyring", "install", "not-a-key"}, "KEY"},
+        UsageCase{{"keyring", "use"}, "KEY_ID"},
+        UsageCase{{"keyring", "remove", "not-an-id"}, "KEY_ID"},
         UsageCase{{"keyring", "frob"}, "frob"},
         UsageCase{{"members", "--frobnicate"}, "unknown flag --frobnicate"},
         UsageCase{{"members", "stray"}, "unexpected argument \"stray\""},

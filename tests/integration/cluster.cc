@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/crypto.h"
+#include "node/keyring_file.h"
 
 namespace shoal::testing {
 
@@ -102,6 +103,12 @@ std::optional<double> metric_value(const std::string& text, const std::string& s
 std::string new_key() {
   crypto::init();
   return crypto::ClusterKey::generate().to_base64();
+}
+
+std::string key_id_of(const std::string& base64_key) {
+  crypto::init();
+  auto key = crypto::ClusterKey::from_base64(base64_key);
+  return key.is_ok() ? node::key_id_hex(key->id()) : std::string("invalid-key");
 }
 
 }  // namespace shoal::testing

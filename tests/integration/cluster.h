@@ -70,5 +70,7 @@ std::optional<double> metric_value(const std::string& text, const std::string& s
 
 // A fresh base64 cluster key (as `shoal keygen` prints it).
 std::string new_key();
+// The id of a base64 cluster key as the keyring API names it ("1a2b3c4d").
+std::string key_id_of(const std::string& base64_key);
 
 }  // namespace shoal::testing

@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -262,12 +263,16 @@ TEST_F(GossipTest, KeyringRotatesClusterWideAndSurvivesARestart) {
   ASSERT_TRUE(eventually([&] { return all_see_alive(3); }, 15s, 100ms)) << views();
   const std::vector<std::string> env = {agents_[0]->shoal_addr()};
 
-  auto install = run_shoal({"keyring", "install", new_key_}, env, 20s);
+  // The new key from a file; use and remove name keys by id only.
+  const auto key_file = agents_[0]->data_dir().parent_path() / "new.key";
+  std::ofstream(key_file) << new_key_ << "\n";
+  auto install = run_shoal({"keyring", "install", "--key-file", key_file.string()}, env, 20s);
   ASSERT_EQ(install.status.describe(), "exit code 0") << install.err;
   EXPECT_NE(install.out.find("on 3 of 3 node(s)"), std::string::npos) << install.out;
-  auto use = run_shoal({"keyring", "use", new_key_}, env, 20s);
+  EXPECT_NE(install.out.find(key_id_of(new_key_)), std::string::npos) << install.out;
+  auto use = run_shoal({"keyring", "use", key_id_of(new_key_)}, env, 20s);
   ASSERT_EQ(use.status.describe(), "exit code 0") << use.err;
-  auto remove = run_shoal({"keyring", "remove", old_key}, env, 20s);
+  auto remove = run_shoal({"keyring", "remove", key_id_of(old_key)}, env, 20s);
   ASSERT_EQ(remove.status.describe(), "exit code 0") << remove.err;
 
   // Every agent now holds only the new key, as primary, on disk too.
@@ -275,7 +280,8 @@ TEST_F(GossipTest, KeyringRotatesClusterWideAndSurvivesARestart) {
   ASSERT_EQ(list.status.describe(), "exit code 0") << list.err;
   auto body = json::parse(list.out);
   ASSERT_EQ(body["keys"].size(), 1u) << body;
-  EXPECT_EQ(body["keys"][0]["key"], new_key_);
+  EXPECT_EQ(body["keys"][0]["id"], key_id_of(new_key_));
+  EXPECT_EQ(list.out.find(new_key_), std::string::npos) << "never key material: " << list.out;
   EXPECT_EQ(body["keys"][0]["primary"], true);
   EXPECT_EQ(body["keys"][0]["nodes"], 3);
   EXPECT_EQ(body["keys"][0]["primary_nodes"], 3);
@@ -299,7 +305,7 @@ TEST_F(GossipTest, KeyringRotatesClusterWideAndSurvivesARestart) {
   ASSERT_TRUE(eventually([&] { return all_see_alive(3); }, 15s, 100ms)) << views();
   auto local = agents_[2]->get_json("/v1/keyring?local");
   ASSERT_EQ(local["keys"].size(), 1u) << local;
-  EXPECT_EQ(local["keys"][0]["key"], new_key_);
+  EXPECT_EQ(local["keys"][0]["id"], key_id_of(new_key_));
   EXPECT_NE(agents_[2]->err().find("is not in the persisted keyring"), std::string::npos)
       << agents_[2]->err();
 }

@@ -1,9 +1,11 @@
-// The keyring file format and the keyring query codec and apply step.
+// The keyring file format, the keyring query codec and apply step, and the
+// body of POST /v1/keyring.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "node/keyring_file.h"
+#include "node/keyring_http.h"
 #include "node/keyring_query.h"
 
 namespace shoal::node {
@@ -65,15 +67,33 @@ TEST(KeyringFileTest, KeyIdHex) {
   EXPECT_EQ(key_id_hex(7), "00000007");
 }
 
-TEST(KeyringQueryTest, RequestAndReplyRoundTrip) {
-  for (auto op : {KeyringOp::kInstall, KeyringOp::kUse, KeyringOp::kRemove}) {
-    auto back = decode_keyring_request(encode_keyring_request({op, key_of(9)}));
-    ASSERT_TRUE(back.is_ok()) << back.status().to_string();
-    EXPECT_EQ(back->op, op);
-    ASSERT_TRUE(back->key.has_value());
-    EXPECT_EQ(*back->key, key_of(9));
+TEST(KeyringFileTest, ParseKeyIdHex) {
+  EXPECT_EQ(parse_key_id_hex("1a2b3c4d"), 0x1a2b3c4du);
+  EXPECT_EQ(parse_key_id_hex("1A2B3C4D"), 0x1a2b3c4du);
+  EXPECT_EQ(parse_key_id_hex(key_id_hex(7)), 7u);
+  for (std::string_view bad :
+       {"", "1a2b3c4", "1a2b3c4d5", "-1a2b3c4", "0x1a2b3c", "1a2b3c4g", " 1a2b3c4", "+1a2b3c4"}) {
+    EXPECT_FALSE(parse_key_id_hex(bad).has_value()) << bad;
   }
-  auto list = decode_keyring_request(encode_keyring_request({KeyringOp::kList, std::nullopt}));
+}
+
+TEST(KeyringQueryTest, RequestAndReplyRoundTrip) {
+  auto install = decode_keyring_request(encode_keyring_request(KeyringRequest::install(key_of(9))));
+  ASSERT_TRUE(install.is_ok()) << install.status().to_string();
+  EXPECT_EQ(install->op, KeyringOp::kInstall);
+  ASSERT_TRUE(install->key.has_value());
+  EXPECT_EQ(*install->key, key_of(9));
+  EXPECT_EQ(install->key_id, key_of(9).id());
+  for (auto request : {KeyringRequest::use(0xdeadbeef), KeyringRequest::remove(0xdeadbeef)}) {
+    const auto bytes = encode_keyring_request(request);
+    auto back = decode_keyring_request(bytes);
+    ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+    EXPECT_EQ(back->op, request.op);
+    EXPECT_EQ(back->key_id, 0xdeadbeefu);
+    EXPECT_FALSE(back->key.has_value()) << "only install carries key material";
+    EXPECT_LT(bytes.size(), 16u);
+  }
+  auto list = decode_keyring_request(encode_keyring_request(KeyringRequest::list()));
   ASSERT_TRUE(list.is_ok());
   EXPECT_EQ(list->op, KeyringOp::kList);
   EXPECT_FALSE(list->key.has_value());
@@ -94,16 +114,26 @@ TEST(KeyringQueryTest, RejectsBadRequests) {
   EXPECT_FALSE(decode_keyring_request(std::vector<uint8_t>{0x01}).is_ok());
   EXPECT_FALSE(decode_keyring_request({}).is_ok());
   // install without a key.
-  auto no_key = encode_keyring_request({KeyringOp::kList, std::nullopt});
+  auto no_key = encode_keyring_request(KeyringRequest::list());
   no_key[2] = static_cast<uint8_t>(KeyringOp::kInstall);
   EXPECT_FALSE(decode_keyring_request(no_key).is_ok());
-  // An unknown op and an unknown version.
-  auto bad_op = encode_keyring_request({KeyringOp::kList, std::nullopt});
+  // use or remove with key material: refused.
+  auto with_key = encode_keyring_request(KeyringRequest::install(key_of(4)));
+  with_key[2] = static_cast<uint8_t>(KeyringOp::kUse);
+  EXPECT_FALSE(decode_keyring_request(with_key).is_ok());
+  // install whose key id does not match its key.
+  auto mismatch = encode_keyring_request(KeyringRequest::install(key_of(4)));
+  mismatch.back() ^= 1;
+  EXPECT_FALSE(decode_keyring_request(mismatch).is_ok());
+  // An unknown op and an unknown version (1 carried keys for use and remove).
+  auto bad_op = encode_keyring_request(KeyringRequest::list());
   bad_op[2] = 9;
   EXPECT_FALSE(decode_keyring_request(bad_op).is_ok());
-  auto bad_version = encode_keyring_request({KeyringOp::kList, std::nullopt});
-  bad_version[1] = 2;
-  EXPECT_FALSE(decode_keyring_request(bad_version).is_ok());
+  for (uint8_t version : {1, 3}) {
+    auto bad_version = encode_keyring_request(KeyringRequest::list());
+    bad_version[1] = version;
+    EXPECT_FALSE(decode_keyring_request(bad_version).is_ok()) << int{version};
+  }
   EXPECT_EQ(parse_keyring_op("install"), KeyringOp::kInstall);
   EXPECT_FALSE(parse_keyring_op("frob").has_value());
 }
@@ -111,29 +141,68 @@ TEST(KeyringQueryTest, RejectsBadRequests) {
 TEST(KeyringQueryTest, ApplyIsIdempotentAndNeverDropsThePrimary) {
   crypto::Keyring ring(key_of(1));
   bool changed = false;
-  auto r = apply_keyring_request(ring, {KeyringOp::kInstall, key_of(2)}, &changed);
+  auto r = apply_keyring_request(ring, KeyringRequest::install(key_of(2)), &changed);
   EXPECT_TRUE(r.ok && changed);
-  r = apply_keyring_request(ring, {KeyringOp::kInstall, key_of(2)}, &changed);
+  r = apply_keyring_request(ring, KeyringRequest::install(key_of(2)), &changed);
   EXPECT_TRUE(r.ok && !changed);
-  r = apply_keyring_request(ring, {KeyringOp::kUse, key_of(2)}, &changed);
+  r = apply_keyring_request(ring, KeyringRequest::use(key_of(2).id()), &changed);
   EXPECT_TRUE(r.ok && changed);
   EXPECT_EQ(r.primary, key_of(2).id());
-  r = apply_keyring_request(ring, {KeyringOp::kUse, key_of(2)}, &changed);
+  r = apply_keyring_request(ring, KeyringRequest::use(key_of(2).id()), &changed);
   EXPECT_TRUE(r.ok && !changed);
-  r = apply_keyring_request(ring, {KeyringOp::kRemove, key_of(2)}, &changed);
+  r = apply_keyring_request(ring, KeyringRequest::remove(key_of(2).id()), &changed);
   EXPECT_FALSE(r.ok);
   EXPECT_FALSE(changed);
   EXPECT_NE(r.error.find("primary"), std::string::npos) << r.error;
-  r = apply_keyring_request(ring, {KeyringOp::kRemove, key_of(1)}, &changed);
+  r = apply_keyring_request(ring, KeyringRequest::remove(key_of(1).id()), &changed);
   EXPECT_TRUE(r.ok && changed);
   EXPECT_EQ(r.key_ids, std::vector<uint32_t>{key_of(2).id()});
-  r = apply_keyring_request(ring, {KeyringOp::kRemove, key_of(1)}, &changed);
+  r = apply_keyring_request(ring, KeyringRequest::remove(key_of(1).id()), &changed);
   EXPECT_TRUE(r.ok && !changed) << "removing an absent key succeeds (retries)";
-  r = apply_keyring_request(ring, {KeyringOp::kUse, key_of(3)}, &changed);
+  r = apply_keyring_request(ring, KeyringRequest::use(key_of(3).id()), &changed);
   EXPECT_FALSE(r.ok);
   EXPECT_FALSE(changed);
-  r = apply_keyring_request(ring, {KeyringOp::kList, std::nullopt}, &changed);
+  EXPECT_NE(r.error.find("not installed"), std::string::npos) << r.error;
+  r = apply_keyring_request(ring, KeyringRequest::list(), &changed);
   EXPECT_TRUE(r.ok && !changed);
+}
+
+TEST(KeyringHttpTest, OnlyInstallCarriesAKey) {
+  const std::string key = key_of(5).to_base64();
+  const std::string id = key_id_hex(key_of(5).id());
+  auto install = parse_keyring_post(R"({"op": "install", "key": ")" + key + "\"}");
+  ASSERT_TRUE(std::holds_alternative<KeyringRequest>(install));
+  EXPECT_EQ(std::get<KeyringRequest>(install).key_id, key_of(5).id());
+  for (std::string op : {"use", "remove"}) {
+    auto ok = parse_keyring_post(R"({"op": ")" + op + R"(", "key_id": ")" + id + "\"}");
+    ASSERT_TRUE(std::holds_alternative<KeyringRequest>(ok)) << op;
+    EXPECT_EQ(std::get<KeyringRequest>(ok).key_id, key_of(5).id());
+    EXPECT_FALSE(std::get<KeyringRequest>(ok).key.has_value());
+  }
+  struct Bad {
+    std::string body;
+    std::string field;
+  };
+  for (const Bad& bad : std::vector<Bad>{
+           {"[]", ""},
+           {R"({"op": "list"})", "op"},
+           {R"({"op": "install"})", "key"},
+           {R"({"op": "install", "key": "abc"})", "key"},
+           {R"({"op": "install", "key_id": ")" + id + "\"}", "key"},
+           {R"({"op": "use", "key": ")" + key + "\"}", "key"},
+           {R"({"op": "remove", "key": ")" + key + R"(", "key_id": ")" + id + "\"}", "key"},
+           {R"({"op": "use"})", "key_id"},
+           {R"({"op": "use", "key_id": 12})", "key_id"},
+           {R"({"op": "remove", "key_id": "xyz"})", "key_id"},
+       }) {
+    auto r = parse_keyring_post(bad.body);
+    ASSERT_TRUE(std::holds_alternative<HttpResponse>(r)) << bad.body;
+    const auto& resp = std::get<HttpResponse>(r);
+    EXPECT_EQ(resp.status, 400u) << bad.body;
+    auto j = nlohmann::json::parse(resp.body);
+    EXPECT_EQ(j.value("field", std::string()), bad.field) << bad.body;
+    EXPECT_EQ(resp.body.find(key), std::string::npos) << "never echo a key";
+  }
 }
 
 }  // namespace
