@@ -1,6 +1,7 @@
 #include "node/agent.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -14,6 +15,7 @@
 
 #include "core/crypto.h"
 #include "node/agent_cluster.h"
+#include "node/agent_flags.h"
 #include "node/agent_gossip.h"
 #include "node/data_dir.h"
 #include "node/http_server.h"
@@ -53,25 +55,41 @@ const char* signal_name(int sig) {
       return "SIGINT";
     case SIGTERM:
       return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
     default:
       return "a signal";
   }
 }
 
+// Once a shutdown has begun, a second SIGINT or SIGTERM means "now": the
+// operator has given up on the clean path (a hung disk, a stuck peer).
+// Async-signal-safe: write(2) and _exit(2) only.
+extern "C" void exit_at_once(int sig) {
+  static constexpr char kMessage[] = "shoal agent: second signal during shutdown, exiting now\n";
+  [[maybe_unused]] const auto n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  ::_exit(128 + sig);
+}
+
 }  // namespace
 
 struct Agent::Impl {
-  explicit Impl(AgentConfig c) : config(std::move(c)) {}
+  Impl(AgentConfig c, ConfigLoader r) : config(std::move(c)), reload(std::move(r)) {}
 
   Status start(std::filesystem::path& data_dir, EphemeralDir& ephemeral,
                std::optional<DataDirLock>& lock);
   void add_routes(Router& router);
   void wait_for_signal();
+  void wait_for_hangup();
+  void reload_config();
   void shutdown();
 
   AgentConfig config;
+  ConfigLoader reload;
   asio::io_context io{1};
-  std::optional<asio::signal_set> signals;
+  std::optional<asio::signal_set> signals;  // SIGINT, SIGTERM
+  std::optional<asio::signal_set> hangup;   // SIGHUP
+  std::shared_ptr<Router> router;
   std::unique_ptr<HttpServer> http;
   AgentGossip gossip;
   std::unique_ptr<AgentCluster> cluster;
@@ -81,7 +99,8 @@ struct Agent::Impl {
   bool ran = false;
 };
 
-Agent::Agent(AgentConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Agent::Agent(AgentConfig config, ConfigLoader reload)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(reload))) {}
 
 Agent::~Agent() = default;
 
@@ -164,12 +183,14 @@ Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemer
   // Signals first: once the API answers, SIGTERM must mean a clean shutdown.
   signals.emplace(io, SIGINT, SIGTERM);
   wait_for_signal();
+  hangup.emplace(io, SIGHUP);
+  wait_for_hangup();
 
   SHOAL_RETURN_IF_ERROR(gossip.start(io, config, identity, data_dir));
   cluster = std::make_unique<AgentCluster>(io, config, identity, data_dir, gossip);
   SHOAL_RETURN_IF_ERROR(cluster->start());
 
-  auto router = std::make_shared<Router>();
+  router = std::make_shared<Router>();
   add_routes(*router);
   // After POST /v1/agent/leave has answered, the agent stops.
   gossip.add_routes(
@@ -187,7 +208,7 @@ Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemer
         "read and change the cluster's state",
         format_host_port(config.http_bind, config.http_port));
   }
-  http = std::make_unique<HttpServer>(io, std::move(router));
+  http = std::make_unique<HttpServer>(io, router);
   return http->listen({http_address, static_cast<uint16_t>(config.http_port)});
 }
 
@@ -220,16 +241,81 @@ void Agent::Impl::wait_for_signal() {
   });
 }
 
+void Agent::Impl::wait_for_hangup() {
+  hangup->async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec) return;  // cancelled by shutdown()
+    reload_config();
+    wait_for_hangup();
+  });
+}
+
+void Agent::Impl::reload_config() {
+  if (!reload) {
+    spdlog::info("received SIGHUP; there is no configuration to reload");
+    return;
+  }
+  spdlog::info("received SIGHUP, loading the configuration again{}",
+               config.config_file.empty() ? "" : " (" + config.config_file + ")");
+  auto next = reload();
+  if (!next.is_ok()) {
+    spdlog::error("configuration reload failed, nothing changed: {}", next.status().message());
+    return;
+  }
+  for (const auto& w : next->warnings) spdlog::warn("SECURITY: {}", w);
+  std::vector<std::string> changed_live;
+  std::string restart_needed;
+  for (const AgentFlag& flag : agent_flags()) {
+    if (flag_value_text(config, flag) == flag_value_text(*next, flag)) continue;
+    if (flag.live) {
+      changed_live.emplace_back(flag.name);
+    } else {
+      restart_needed += (restart_needed.empty() ? "" : ", ") + std::string(flag.name);
+    }
+  }
+  if (next->log_level != config.log_level) {
+    spdlog::set_level(spdlog::level::from_str(next->log_level));
+    config.log_level = next->log_level;
+  }
+  if (next->api_token != config.api_token) {
+    router->require_token(next->api_token, {"/v1/agent/health"});
+    config.api_token = next->api_token;
+    spdlog::info("the API token {}", config.api_token.empty() ? "was removed" : "changed");
+  }
+  config.api_token_file = next->api_token_file;
+  if (changed_live.empty() && restart_needed.empty()) {
+    spdlog::info("configuration reloaded: nothing changed");
+  } else if (!changed_live.empty()) {
+    std::string names;
+    for (const auto& n : changed_live) names += (names.empty() ? "" : ", ") + n;
+    spdlog::info("configuration reloaded: applied {}", names);
+  }
+  if (!restart_needed.empty()) {
+    spdlog::warn(
+        "configuration changed for {}: restart needed (the running agent keeps the "
+        "values it started with)",
+        restart_needed);
+  }
+}
+
 void Agent::Impl::shutdown() {
   if (stopping) return;
   stopping = true;
   serving = false;
   // Nothing else may keep io.run() going: once the HTTP server has written
   // the responses in flight (bounded by its shutdown grace), run() returns.
-  if (signals) {
+  // From here on a second SIGINT or SIGTERM exits at once, and SIGHUP
+  // (whose default would kill us) is ignored.
+  // cancel() ends the pending waits (else io.run() never returns); clear()
+  // gives the signals back, so that the handlers below take them.
+  for (auto* set : {&signals, &hangup}) {
+    if (!*set) continue;
     boost::system::error_code ignored;
-    signals->cancel(ignored);
+    (*set)->cancel(ignored);
+    (*set)->clear(ignored);
   }
+  std::signal(SIGHUP, SIG_IGN);
+  std::signal(SIGINT, exit_at_once);
+  std::signal(SIGTERM, exit_at_once);
   if (http) http->stop();
   if (cluster) cluster->stop();
   gossip.stop();

@@ -1,10 +1,15 @@
 // The daemon behind `shoal agent`: it owns the event loop, the data dir and
-// its lock, the node identity, gossip membership (node/agent_gossip.h) and
-// the HTTP API, and shuts down cleanly on SIGINT or SIGTERM (or after POST
-// /v1/agent/leave). Raft, the scheduler and DNS join it in later issues.
-// Everything runs on one thread.
+// its lock, the node identity, gossip membership (node/agent_gossip.h), the
+// cluster (node/agent_cluster.h) and the HTTP API.
+//
+// Signals: SIGINT or SIGTERM shut it down cleanly (so does POST
+// /v1/agent/leave); a second one while that shutdown hangs exits at once.
+// SIGHUP loads the configuration again (flags, environment, --config file,
+// secret files) and applies what can change live: the log level and the API
+// token; any other change is logged as "restart needed" and not applied.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "core/status.h"
@@ -14,8 +19,13 @@ namespace shoal::node {
 
 class Agent {
  public:
-  // config must have gone through finalize().
-  explicit Agent(AgentConfig config);
+  // Loads the configuration again, for SIGHUP (node/agent_config_file.h
+  // load_agent_config() with the original flags).
+  using ConfigLoader = std::function<Result<AgentConfig>()>;
+
+  // config must have gone through finalize(). Without a loader, SIGHUP is
+  // logged and ignored.
+  explicit Agent(AgentConfig config, ConfigLoader reload = {});
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
   ~Agent();

@@ -104,8 +104,21 @@ Result<AgentConfig> finalize(AgentConfig config) {
                                     "not starting or ending with '-')");
   }
 
+  // --insecure (or --dev without a key): nothing authenticates gossip or
+  // RPC, so they may only listen where no other host reaches them.
+  const bool has_key = !config.encrypt.empty() || !config.keyring_file.empty();
+  if (config.dev && !has_key) config.insecure = true;
   auto bind = parse_address("bind", config.bind);
   if (!bind.is_ok()) return bind.status();
+  if (config.insecure && !bind->is_loopback()) {
+    if (config.is_explicit("bind")) {
+      return Status::invalid_argument(
+          "--insecure: gossip and RPC would accept unauthenticated traffic on " + config.bind +
+          "; without a cluster key they bind a loopback address only (e.g. --bind 127.0.0.1), "
+          "or give a key with --encrypt-file");
+    }
+    bind = parse_address("bind", bind->is_v6() ? "::1" : std::string(kLoopback));
+  }
   config.bind = bind->to_string();
 
   if (!config.is_explicit("http-bind")) {
@@ -167,7 +180,6 @@ Status finalize_gossip(AgentConfig& config, const boost::asio::ip::address& bind
     if (ec) return Status::invalid_argument("--keyring-file: " + ec.message());
     config.keyring_file = absolute.lexically_normal().string();
   }
-  if (config.dev && !has_key) config.insecure = true;
 
   if (config.cluster_label.size() > kMaxClusterLabelBytes ||
       !is_valid_attr_value(config.cluster_label)) {

@@ -28,7 +28,8 @@ inline constexpr int kDefaultRpcPort = 7781;
 inline constexpr size_t kMaxClusterLabelBytes = 64;
 
 struct AgentConfig {
-  std::string name;  // empty: the host name, up to its first dot
+  std::string config_file;  // --config: a YAML file with the same keys (agent_config_file.h)
+  std::string name;         // empty: the host name, up to its first dot
   std::string data_dir{kDefaultDataDir};
   std::string bind{kDefaultBind};
   std::string http_bind{kLoopback};  // unless explicit: bind when bind is loopback
@@ -42,6 +43,7 @@ struct AgentConfig {
   int gossip_port = kDefaultGossipPort;
   std::vector<std::string> join;  // ADDR[:PORT], as given; the port defaults to gossip_port
   std::string encrypt;            // base64 cluster key
+  std::string encrypt_file;       // read into encrypt by load_agent_config()
   std::string keyring_file;
   bool insecure = false;
   std::string cluster_label;
@@ -55,7 +57,8 @@ struct AgentConfig {
   int voters = 3;              // 1, 3 or 5
   std::string voter = "auto";  // "auto" or "never"
   std::string dead_voter_grace = "2m";
-  std::string api_token;  // empty: no token required
+  std::string api_token;       // empty: no token required
+  std::string api_token_file;  // read into api_token by load_agent_config()
   // Log compaction: a snapshot after this many applied entries (Consul's
   // raft_snapshot_threshold); a tenth of them stay in the log for followers.
   int raft_snapshot_threshold = 10000;
@@ -71,6 +74,10 @@ struct AgentConfig {
   // "http-port"; the same keys a YAML config will use). Derived defaults and
   // --dev never override these.
   std::set<std::string, std::less<>> explicit_keys;
+
+  // What loading the configuration found worth a warning (a secret on the
+  // command line, a secret file others can read), logged once logging is set up.
+  std::vector<std::string> warnings;
 
   // Set by finalize(): --dev without an explicit --data-dir runs on a fresh
   // temporary data dir that is removed at shutdown; data_dir is then unused.

@@ -19,7 +19,7 @@ TestAgent::TestAgent(std::string name, std::string ip, uint16_t http_port, uint1
   std::filesystem::create_directories(log_dir_);
 }
 
-void TestAgent::start(const std::vector<std::string>& args) {
+void TestAgent::start(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   std::vector<std::string> argv{shoal_binary(),  "agent",
                                 "--name",        name_,
                                 "--bind",        ip_,
@@ -28,7 +28,7 @@ void TestAgent::start(const std::vector<std::string>& args) {
                                 "--data-dir",    data_dir_.string()};
   argv.insert(argv.end(), args.begin(), args.end());
   process_.reset();  // reaps (or kills) an earlier run
-  process_ = std::make_unique<Process>(argv, log_dir_, std::vector<std::string>{});
+  process_ = std::make_unique<Process>(argv, log_dir_, env);
 }
 
 bool TestAgent::wait_healthy(std::string* why, Millis timeout) {

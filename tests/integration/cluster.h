@@ -23,8 +23,9 @@ class TestAgent {
   TestAgent(std::string name, std::string ip, uint16_t http_port, uint16_t gossip_port,
             const std::filesystem::path& root);
 
-  // Starts `shoal agent` with --name, --bind, ports, --data-dir and args.
-  void start(const std::vector<std::string>& args);
+  // Starts `shoal agent` with --name, --bind, ports, --data-dir and args;
+  // env entries "NAME=value" are added to its environment.
+  void start(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
   // Polls health until 200; false (with the agent's stderr in `why`) if the
   // agent exits or does not get there within timeout.
   [[nodiscard]] bool wait_healthy(std::string* why, Millis timeout = 15s);
