@@ -67,12 +67,23 @@ class Router {
 
   // --api-token: from now on every request but those to `open_paths` (exact
   // paths, e.g. "/v1/agent/health") and forwarded ones must carry
-  // "Authorization: Bearer <token>"; others are answered 403.
+  // "Authorization: Bearer <token>" (the scheme in any case, RFC 7235);
+  // others are answered 403.
   void require_token(std::string token, std::vector<std::string> open_paths);
+
+  // The token check alone, on what a request header carries: the 403 to send,
+  // or nullopt when the request may go on. The HTTP server calls it as soon
+  // as a header is complete, so that a client without the token cannot make
+  // the agent read its body; dispatch() checks again. Forwarded requests
+  // (forwarded_hops > 0) were authorised by the RPC channel's cluster key.
+  std::optional<HttpResponse> check_token(std::string_view target,
+                                          const boost::beast::http::fields& headers,
+                                          uint8_t forwarded_hops = 0) const;
 
   // Parses the target, picks the first matching route in the order added and calls its handler,
   // which answers through respond. Without a route: 400 for a malformed target, 404 for an unknown
-  // path, 405 (with Allow) when only the method is wrong. A handler that throws answers 500.
+  // path, 405 (with Allow) when only the method is wrong. A handler that throws answers a generic
+  // 500 {"error": "internal error"} (the exception's text goes to the log, never to the client).
   void dispatch(HttpRequest request, HttpRespond respond) const;
 
  private:
@@ -91,7 +102,8 @@ class Router {
   static bool match(const Route& route, const std::vector<std::string_view>& path_segments,
                     std::map<std::string, std::string, std::less<>>* params);
 
-  bool authorised(const HttpRequest& request) const;
+  bool authorised(std::string_view path, const boost::beast::http::fields& headers,
+                  uint8_t forwarded_hops) const;
 
   std::vector<Route> routes_;
   std::string token_;

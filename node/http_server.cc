@@ -96,6 +96,16 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return on_read(ec, bytes);
     const auto target = parser_->get().target();
     const std::string_view path(target.data(), target.size());
+    // The token before the body: a client without it cannot make the agent
+    // read (and hold) up to a body limit of bytes.
+    if (auto refused = state_->router->check_token(path, parser_->get())) {
+      method_ = to_std(parser_->get().method_string());
+      target_ = to_std(target);
+      keep_alive_ = false;
+      version_ = parser_->get().version();
+      write_response(std::move(*refused));
+      return;
+    }
     for (const std::string& large : state_->options.large_body_paths) {
       if (path.substr(0, path.find('?')) == large) {
         body_limit_ = state_->options.large_body_limit;
