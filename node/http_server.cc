@@ -1,7 +1,9 @@
 #include "node/http_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -37,6 +39,7 @@ struct HttpServer::State {
   std::shared_ptr<const Router> router;
   HttpServerOptions options;
   std::unordered_set<Session*> sessions;
+  uint64_t refused = 0;  // connections closed at once: max_connections were open
   bool stopping = false;
 };
 
@@ -249,7 +252,11 @@ void on_accept(const std::shared_ptr<HttpServer::State>& state, beast::error_cod
     return;
   }
   if (state->sessions.size() >= state->options.max_connections) {
-    spdlog::warn("http: {} connections open, refusing another", state->sessions.size());
+    // Once per burst in the log; every refusal in the metrics.
+    if (state->refused++ % 1000 == 0) {
+      spdlog::warn("http: {} connections open (the cap), refusing another ({} refused so far)",
+                   state->sessions.size(), state->refused);
+    }
     beast::error_code ignored;
     socket.close(ignored);
   } else {
@@ -321,5 +328,22 @@ void HttpServer::stop() {
 }
 
 size_t HttpServer::connection_count() const { return state_->sessions.size(); }
+
+size_t HttpServer::max_connections() const { return state_->options.max_connections; }
+
+uint64_t HttpServer::connections_refused() const { return state_->refused; }
+
+size_t http_connection_cap(size_t configured, uint64_t fd_soft_limit) {
+  const uint64_t share = std::max<uint64_t>(kMinHttpConnections, fd_soft_limit / 4);
+  return static_cast<size_t>(std::min<uint64_t>(configured, share));
+}
+
+size_t http_connection_cap(size_t configured) {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return configured;
+  }
+  return http_connection_cap(configured, static_cast<uint64_t>(limit.rlim_cur));
+}
 
 }  // namespace shoal::node
