@@ -80,6 +80,8 @@ class AgentCommand final : public Command {
                      "Require Authorization: Bearer TOKEN on every API call but health");
     app_->add_option("--raft-snapshot-threshold", config_.raft_snapshot_threshold,
                      "Compact the Raft log after this many applied entries (default: 10000)");
+    app_->add_option("--http-max-blocking-queries", config_.http_max_blocking_queries,
+                     "Most blocking queries waiting at once; beyond it 429 (default: 4096)");
     app_->add_option("--log-level", config_.log_level,
                      "trace, debug, info, warn, error or off (default: info)");
     app_->add_flag("--log-json", config_.log_json, "Log one JSON object per line");

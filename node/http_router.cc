@@ -81,6 +81,50 @@ std::optional<std::string> url_decode(std::string_view text, bool plus_is_space)
   return out;
 }
 
+HttpCancelSignal::Token HttpCancelSignal::on_cancel(std::function<void()> f) {
+  {
+    std::lock_guard lock(mu_);
+    if (!cancelled_) {
+      const Token token = next_++;
+      callbacks_.emplace(token, std::move(f));
+      return token;
+    }
+  }
+  f();
+  return 0;
+}
+
+void HttpCancelSignal::forget(Token token) {
+  std::function<void()> dropped;  // destroyed outside the lock: it may hold anything
+  std::lock_guard lock(mu_);
+  if (auto it = callbacks_.find(token); it != callbacks_.end()) {
+    dropped = std::move(it->second);
+    callbacks_.erase(it);
+  }
+}
+
+bool HttpCancelSignal::cancelled() const {
+  std::lock_guard lock(mu_);
+  return cancelled_;
+}
+
+void HttpCancelSignal::cancel() {
+  std::map<Token, std::function<void()>> run;
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) return;
+    cancelled_ = true;
+    run.swap(callbacks_);
+  }
+  for (auto& [token, f] : run) f();
+}
+
+void HttpCancelSignal::clear() {
+  std::map<Token, std::function<void()>> dropped;
+  std::lock_guard lock(mu_);
+  dropped.swap(callbacks_);
+}
+
 std::optional<std::string_view> HttpRequest::param(std::string_view name) const {
   auto it = params.find(name);
   if (it == params.end()) return std::nullopt;

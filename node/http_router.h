@@ -10,8 +10,11 @@
 
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -22,6 +25,36 @@
 namespace shoal::node {
 
 using HttpMethod = boost::beast::http::verb;
+
+// Tells a handler that its answer is no longer wanted: the client closed its
+// connection while the request was being handled. A handler that waits long
+// (a blocking query, later any long poll) registers a callback and drops its
+// state at once rather than at the end of its wait; it then need not call
+// its HttpRespond. The HTTP server creates one per request and, once the
+// answer is written, clear()s it, so that no callback outlives its request.
+// Thread-safe; callbacks run on the thread that calls cancel() (the
+// server's), never under the signal's lock.
+class HttpCancelSignal {
+ public:
+  using Token = uint64_t;
+  // Runs `f` once when the request is cancelled; at once, on this thread, if
+  // it already was. The token lets the handler forget() it when it answers.
+  Token on_cancel(std::function<void()> f);
+  void forget(Token token);
+  bool cancelled() const;
+
+  // Server side. cancel(): marks the request cancelled and runs the
+  // callbacks. clear(): the request was answered; drops the callbacks
+  // unrun (they may hold the handler's state).
+  void cancel();
+  void clear();
+
+ private:
+  mutable std::mutex mu_;
+  bool cancelled_ = false;
+  Token next_ = 1;
+  std::map<Token, std::function<void()>> callbacks_;
+};
 
 struct HttpRequest {
   HttpMethod method = HttpMethod::get;
@@ -35,6 +68,9 @@ struct HttpRequest {
   // >0: another agent forwarded this request over the authenticated RPC
   // channel (node/cluster_rpc.h); it was already authorised there.
   uint8_t forwarded_hops = 0;
+  // Set by the HTTP server: fires when the client goes away. Null for
+  // requests that have no client connection (forwarded ones, tests).
+  std::shared_ptr<HttpCancelSignal> cancel;
 
   // A path parameter or query argument, if present.
   std::optional<std::string_view> param(std::string_view name) const;
