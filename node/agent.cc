@@ -195,7 +195,19 @@ Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemer
   // After POST /v1/agent/leave has answered, the agent stops.
   gossip.add_routes(
       *router, [this] { asio::post(io, [this] { shutdown(); }); },
-      [this](MetricsText& m) { cluster->write_metrics(m); });
+      [this](MetricsText& m) {
+        cluster->write_metrics(m);
+        if (http) {
+          m.gauge("shoal_http_connections", "Open HTTP connections",
+                  static_cast<double>(http->connection_count()));
+          m.gauge("shoal_http_connections_max",
+                  "The HTTP connection cap (a quarter of the file descriptor limit at most)",
+                  static_cast<double>(http->max_connections()));
+          m.counter("shoal_http_connections_refused_total",
+                    "HTTP connections closed at once because the cap was reached",
+                    static_cast<double>(http->connections_refused()));
+        }
+      });
   cluster->add_routes(router);
   boost::system::error_code ec;
   const auto http_address = asio::ip::make_address(config.http_bind, ec);
@@ -208,7 +220,12 @@ Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemer
         "read and change the cluster's state",
         format_host_port(config.http_bind, config.http_port));
   }
-  http = std::make_unique<HttpServer>(io, router);
+  // The cap follows the descriptors this agent may open (after start raised
+  // RLIMIT_NOFILE as far as it could).
+  HttpServerOptions http_options;
+  http_options.max_connections = http_connection_cap(http_options.max_connections);
+  spdlog::debug("http: at most {} connections", http_options.max_connections);
+  http = std::make_unique<HttpServer>(io, router, http_options);
   return http->listen({http_address, static_cast<uint16_t>(config.http_port)});
 }
 

@@ -71,6 +71,7 @@ AgentCluster::Impl::Impl(asio::io_context& io_, const AgentConfig& config_,
       data_dir(std::move(data_dir_)),
       gossip(gossip_),
       rpc_io(std::make_unique<asio::io_context>(1)),
+      waiters(io_, static_cast<size_t>(config_.http_max_blocking_queries)),
       tick_timer(io_) {}
 
 AgentCluster::AgentCluster(asio::io_context& io, const AgentConfig& config,
@@ -135,7 +136,7 @@ Status AgentCluster::Impl::start() {
   machine.set_on_applied([this] {
     // Coalesced: one wake-up pass on the agent thread per burst of applies,
     // and none while no blocking query waits.
-    if (waiter_count.load(std::memory_order_acquire) == 0) return;
+    if (waiters.size() == 0) return;
     if (waiters_wake_posted.exchange(true)) return;
     asio::post(io, [this] {
       waiters_wake_posted = false;
@@ -184,8 +185,7 @@ void AgentCluster::Impl::stop() {
     f.respond(HttpResponse::error(503, "the agent is shutting down"));
   }
   forwards.clear();
-  for (auto& [index, wake] : waiters) wake();
-  waiters.clear();
+  waiters.wake_all();
 }
 
 void AgentCluster::Impl::arm_tick() {
@@ -534,15 +534,7 @@ void AgentCluster::Impl::write_node_upserts() {
   }
 }
 
-void AgentCluster::Impl::wake_waiters() {
-  const uint64_t index = machine.kv_index();
-  while (!waiters.empty() && waiters.begin()->first < index) {
-    auto wake = std::move(waiters.begin()->second);
-    waiters.erase(waiters.begin());
-    wake();
-  }
-  waiter_count.store(waiters.size(), std::memory_order_release);
-}
+void AgentCluster::Impl::wake_waiters() { waiters.wake(machine.kv_index()); }
 
 void AgentCluster::add_self(nlohmann::json& self) const {
   const Impl& p = *impl_;
@@ -561,6 +553,14 @@ void AgentCluster::write_metrics(MetricsText& m) const {
   m.gauge("shoal_raft_term", "The Raft term this agent knows", static_cast<double>(p.term));
   m.gauge("shoal_raft_applied_index", "The last log index applied to the state here",
           static_cast<double>(p.machine.applied()));
+  m.gauge("shoal_http_blocking_queries", "Blocking queries (GET ...?index=N) waiting here",
+          static_cast<double>(p.waiters.size()));
+  m.gauge("shoal_http_blocking_queries_max",
+          "The most blocking queries that may wait here (--http-max-blocking-queries)",
+          static_cast<double>(p.waiters.max()));
+  m.counter("shoal_http_blocking_queries_refused_total",
+            "Blocking queries answered 429 because the most were waiting",
+            static_cast<double>(p.waiters.refused()));
   if (p.raft) {
     const RaftHostStats& s = p.raft->stats();
     m.counter("shoal_raft_synced_saves_total", "Synced writes of the Raft log",

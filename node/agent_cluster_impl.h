@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "node/agent_cluster.h"
+#include "node/blocking_queries.h"
 #include "node/cluster_machine.h"
 #include "node/cluster_rpc.h"
 #include "node/raft_host.h"
@@ -113,6 +114,10 @@ struct AgentCluster::Impl {
   void read_consistent(const HttpRequest& req, bool stale, std::function<void()> local,
                        HttpRespond respond);
   void serve_kv(const HttpRequest& req, HttpRespond respond);
+  // The highest commit index this agent has heard of: what the leader sent
+  // it (voters and learners, via RaftStatus), or what the voter it follows
+  // sent with the log (observers); never below the applied index.
+  uint64_t known_commit() const;
   void await_new_leader(const NodeId& to, SteadyTime deadline,
                         std::shared_ptr<boost::asio::steady_timer> timer, HttpRespond respond);
 
@@ -176,6 +181,7 @@ struct AgentCluster::Impl {
     NodeId from;
     uint64_t snapshot_index = 0;
     std::vector<uint8_t> snapshot;  // chunks received so far
+    uint64_t commit = 0;            // the source's commit index, from its last answer
   } follow;
   uint64_t next_follow_id = 1;
 
@@ -187,11 +193,10 @@ struct AgentCluster::Impl {
   SteadyTime last_upserts{};
 
   // Blocking queries, by the KV index they wait to see passed.
-  std::multimap<uint64_t, std::function<void()>> waiters;
+  BlockingQueries waiters;
   void wake_waiters();
 
   std::atomic<bool> waiters_wake_posted{false};
-  std::atomic<size_t> waiter_count{0};  // waiters.size(), for the applying thread
   std::atomic<uint64_t> frames_dropped_decode{0};
 
   boost::asio::steady_timer tick_timer;

@@ -272,6 +272,11 @@ Status finalize_cluster(AgentConfig& config) {
         "--raft-snapshot-threshold: " + std::to_string(config.raft_snapshot_threshold) +
         " is out of range (10-10000000)");
   }
+  if (config.http_max_blocking_queries < 1 || config.http_max_blocking_queries > 1'000'000) {
+    return Status::invalid_argument(
+        "--http-max-blocking-queries: " + std::to_string(config.http_max_blocking_queries) +
+        " is out of range (1-1000000)");
+  }
   for (char c : config.api_token) {
     if (c <= ' ' || c > '~') {
       return Status::invalid_argument("--api-token: printable characters only, no spaces");

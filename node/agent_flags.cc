@@ -13,7 +13,7 @@ AgentFlag F(std::string_view name, AgentFlag::Field field, std::string_view help
 }
 
 // Append-only in spirit: a name here is a config-file key users depend on.
-const std::array<AgentFlag, 28> kFlags = {
+const std::array<AgentFlag, 29> kFlags = {
     F("config", &C::config_file,
       "YAML file with the same settings as the flags, spelled without dashes (data-dir: /x, "
       "join: [a, b]); flags win over it; SIGHUP re-reads it"),
@@ -71,6 +71,8 @@ const std::array<AgentFlag, 28> kFlags = {
       "token"),
     F("raft-snapshot-threshold", &C::raft_snapshot_threshold,
       "Compact the Raft log after this many applied entries (default: 10000)"),
+    F("http-max-blocking-queries", &C::http_max_blocking_queries,
+      "Most blocking queries waiting at once on this agent; beyond it 429 (default: 4096)"),
     F("log-level", &C::log_level, "trace, debug, info, warn, error or off (default: info)", true),
     F("log-json", &C::log_json, "Log one JSON object per line"),
 };

@@ -276,23 +276,37 @@ void AgentCluster::Impl::serve_kv(const HttpRequest& req, HttpRespond respond) {
     read();
     return;
   }
-  // A blocking query: read once the KV index passes the client's, or at the
-  // end of its wait, whichever comes first.
-  auto timer = std::make_shared<asio::steady_timer>(io, kreq->wait);
-  auto fired = std::make_shared<bool>(false);
-  auto go = [fired, timer, read] {
-    if (*fired) return;
-    *fired = true;
-    timer->cancel();
+  // An index beyond the commit index this agent has heard of was not handed
+  // out by this cluster's log as far as it knows (it predates a restore into
+  // a new cluster, or comes from another cluster): waiting for it could take
+  // the whole wait or forever. Answer now; the client sees an X-Shoal-Index
+  // below its own and starts over from it. A commit this agent has not heard
+  // of yet only costs such a client one early answer.
+  if (*kreq->index > known_commit()) {
     read();
-  };
-  waiters.emplace(*kreq->index, go);
-  waiter_count.store(waiters.size(), std::memory_order_release);
+    return;
+  }
+  // A blocking query: read once the KV index passes the client's, at the end
+  // of its wait, or never if the client goes away first.
+  if (!waiters.add(*kreq->index, kreq->wait, req.cancel, read)) {
+    HttpResponse busy =
+        HttpResponse::error(429,
+                            "too many blocking queries wait on this agent (the most is " +
+                                std::to_string(waiters.max()) + "); retry later",
+                            "index");
+    busy.headers.emplace_back("Retry-After", "1");
+    respond(std::move(busy));
+    return;
+  }
   // The index may have moved between the check above and now.
   if (machine.kv_index() > *kreq->index) wake_waiters();
-  timer->async_wait([go](const boost::system::error_code& ec) {
-    if (!ec) go();
-  });
+}
+
+uint64_t AgentCluster::Impl::known_commit() const {
+  uint64_t commit = machine.applied();  // what is applied was committed
+  if (raft && status) commit = std::max(commit, status->commit);
+  if (!raft) commit = std::max(commit, follow.commit);
+  return commit;
 }
 
 // Polls every 50 ms until another node is known to lead (200 with it), the

@@ -373,6 +373,7 @@ void AgentCluster::Impl::on_follow_response(FollowResponse r) {
   leader = r.leader;
   term = r.term;
   conf = r.conf;
+  follow.commit = r.commit;
   if (r.has_snapshot) {
     if (r.snapshot_meta.index.value() != follow.snapshot_index ||
         r.snapshot_offset != follow.snapshot.size()) {

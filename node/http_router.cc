@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <boost/beast/core/string.hpp>
 #include <exception>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -78,6 +79,50 @@ std::optional<std::string> url_decode(std::string_view text, bool plus_is_space)
     }
   }
   return out;
+}
+
+HttpCancelSignal::Token HttpCancelSignal::on_cancel(std::function<void()> f) {
+  {
+    std::lock_guard lock(mu_);
+    if (!cancelled_) {
+      const Token token = next_++;
+      callbacks_.emplace(token, std::move(f));
+      return token;
+    }
+  }
+  f();
+  return 0;
+}
+
+void HttpCancelSignal::forget(Token token) {
+  std::function<void()> dropped;  // destroyed outside the lock: it may hold anything
+  std::lock_guard lock(mu_);
+  if (auto it = callbacks_.find(token); it != callbacks_.end()) {
+    dropped = std::move(it->second);
+    callbacks_.erase(it);
+  }
+}
+
+bool HttpCancelSignal::cancelled() const {
+  std::lock_guard lock(mu_);
+  return cancelled_;
+}
+
+void HttpCancelSignal::cancel() {
+  std::map<Token, std::function<void()>> run;
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) return;
+    cancelled_ = true;
+    run.swap(callbacks_);
+  }
+  for (auto& [token, f] : run) f();
+}
+
+void HttpCancelSignal::clear() {
+  std::map<Token, std::function<void()>> dropped;
+  std::lock_guard lock(mu_);
+  dropped.swap(callbacks_);
 }
 
 std::optional<std::string_view> HttpRequest::param(std::string_view name) const {
@@ -175,20 +220,37 @@ void Router::require_token(std::string token, std::vector<std::string> open_path
   open_paths_ = std::move(open_paths);
 }
 
-bool Router::authorised(const HttpRequest& request) const {
-  if (token_.empty() || request.forwarded_hops > 0) return true;
+bool Router::authorised(std::string_view path, const boost::beast::http::fields& headers,
+                        uint8_t forwarded_hops) const {
+  if (token_.empty() || forwarded_hops > 0) return true;
   for (const std::string& open : open_paths_) {
-    if (request.path == open) return true;
+    if (path == open) return true;
   }
-  auto it = request.headers.find(boost::beast::http::field::authorization);
-  if (it == request.headers.end()) return false;
-  const std::string_view value(it->value().data(), it->value().size());
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!value.starts_with(kBearer)) return false;
-  const std::string_view given = value.substr(kBearer.size());
-  if (given.size() != token_.size()) return false;
+  auto it = headers.find(boost::beast::http::field::authorization);
+  if (it == headers.end()) return false;
+  std::string_view value(it->value().data(), it->value().size());
+  // credentials = auth-scheme 1*SP token68; the scheme is case-insensitive.
+  constexpr std::string_view kBearer = "bearer";
+  if (value.size() <= kBearer.size() ||
+      !boost::beast::iequals(boost::beast::string_view(value.data(), kBearer.size()),
+                             boost::beast::string_view(kBearer.data(), kBearer.size())) ||
+      value[kBearer.size()] != ' ') {
+    return false;
+  }
+  value.remove_prefix(kBearer.size());
+  while (value.starts_with(' ')) value.remove_prefix(1);
+  if (value.size() != token_.size()) return false;
   // Constant time in the token's bytes: no early exit on the first mismatch.
-  return sodium_memcmp(given.data(), token_.data(), token_.size()) == 0;
+  return sodium_memcmp(value.data(), token_.data(), token_.size()) == 0;
+}
+
+std::optional<HttpResponse> Router::check_token(std::string_view target,
+                                                const boost::beast::http::fields& headers,
+                                                uint8_t forwarded_hops) const {
+  if (authorised(target.substr(0, target.find('?')), headers, forwarded_hops)) {
+    return std::nullopt;
+  }
+  return HttpResponse::error(403, "missing or wrong API token (Authorization: Bearer ...)");
 }
 
 void Router::dispatch(HttpRequest request, HttpRespond respond) const {
@@ -205,8 +267,8 @@ void Router::dispatch(HttpRequest request, HttpRespond respond) const {
     return;
   }
 
-  if (!authorised(request)) {
-    respond(HttpResponse::error(403, "missing or wrong API token (Authorization: Bearer ...)"));
+  if (auto refused = check_token(request.path, request.headers, request.forwarded_hops)) {
+    respond(std::move(*refused));
     return;
   }
 
@@ -248,9 +310,14 @@ void Router::dispatch(HttpRequest request, HttpRespond respond) const {
   try {
     found->handler(request, once);
   } catch (const std::exception& e) {
+    // The detail is for the operator; a client learns nothing of the code.
     spdlog::error("http {} {}: handler failed: {}", method_name(request.method), request.path,
                   e.what());
-    once(HttpResponse::error(500, std::string("internal error: ") + e.what()));
+    once(HttpResponse::error(500, "internal error"));
+  } catch (...) {
+    spdlog::error("http {} {}: handler failed with a non-standard exception",
+                  method_name(request.method), request.path);
+    once(HttpResponse::error(500, "internal error"));
   }
 }
 

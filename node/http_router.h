@@ -10,8 +10,11 @@
 
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -22,6 +25,36 @@
 namespace shoal::node {
 
 using HttpMethod = boost::beast::http::verb;
+
+// Tells a handler that its answer is no longer wanted: the client closed its
+// connection while the request was being handled. A handler that waits long
+// (a blocking query, later any long poll) registers a callback and drops its
+// state at once rather than at the end of its wait; it then need not call
+// its HttpRespond. The HTTP server creates one per request and, once the
+// answer is written, clear()s it, so that no callback outlives its request.
+// Thread-safe; callbacks run on the thread that calls cancel() (the
+// server's), never under the signal's lock.
+class HttpCancelSignal {
+ public:
+  using Token = uint64_t;
+  // Runs `f` once when the request is cancelled; at once, on this thread, if
+  // it already was. The token lets the handler forget() it when it answers.
+  Token on_cancel(std::function<void()> f);
+  void forget(Token token);
+  bool cancelled() const;
+
+  // Server side. cancel(): marks the request cancelled and runs the
+  // callbacks. clear(): the request was answered; drops the callbacks
+  // unrun (they may hold the handler's state).
+  void cancel();
+  void clear();
+
+ private:
+  mutable std::mutex mu_;
+  bool cancelled_ = false;
+  Token next_ = 1;
+  std::map<Token, std::function<void()>> callbacks_;
+};
 
 struct HttpRequest {
   HttpMethod method = HttpMethod::get;
@@ -35,6 +68,9 @@ struct HttpRequest {
   // >0: another agent forwarded this request over the authenticated RPC
   // channel (node/cluster_rpc.h); it was already authorised there.
   uint8_t forwarded_hops = 0;
+  // Set by the HTTP server: fires when the client goes away. Null for
+  // requests that have no client connection (forwarded ones, tests).
+  std::shared_ptr<HttpCancelSignal> cancel;
 
   // A path parameter or query argument, if present.
   std::optional<std::string_view> param(std::string_view name) const;
@@ -67,12 +103,23 @@ class Router {
 
   // --api-token: from now on every request but those to `open_paths` (exact
   // paths, e.g. "/v1/agent/health") and forwarded ones must carry
-  // "Authorization: Bearer <token>"; others are answered 403.
+  // "Authorization: Bearer <token>" (the scheme in any case, RFC 7235);
+  // others are answered 403.
   void require_token(std::string token, std::vector<std::string> open_paths);
+
+  // The token check alone, on what a request header carries: the 403 to send,
+  // or nullopt when the request may go on. The HTTP server calls it as soon
+  // as a header is complete, so that a client without the token cannot make
+  // the agent read its body; dispatch() checks again. Forwarded requests
+  // (forwarded_hops > 0) were authorised by the RPC channel's cluster key.
+  std::optional<HttpResponse> check_token(std::string_view target,
+                                          const boost::beast::http::fields& headers,
+                                          uint8_t forwarded_hops = 0) const;
 
   // Parses the target, picks the first matching route in the order added and calls its handler,
   // which answers through respond. Without a route: 400 for a malformed target, 404 for an unknown
-  // path, 405 (with Allow) when only the method is wrong. A handler that throws answers 500.
+  // path, 405 (with Allow) when only the method is wrong. A handler that throws answers a generic
+  // 500 {"error": "internal error"} (the exception's text goes to the log, never to the client).
   void dispatch(HttpRequest request, HttpRespond respond) const;
 
  private:
@@ -91,7 +138,8 @@ class Router {
   static bool match(const Route& route, const std::vector<std::string_view>& path_segments,
                     std::map<std::string, std::string, std::less<>>* params);
 
-  bool authorised(const HttpRequest& request) const;
+  bool authorised(std::string_view path, const boost::beast::http::fields& headers,
+                  uint8_t forwarded_hops) const;
 
   std::vector<Route> routes_;
   std::string token_;

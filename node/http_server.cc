@@ -1,7 +1,9 @@
 #include "node/http_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -37,6 +39,7 @@ struct HttpServer::State {
   std::shared_ptr<const Router> router;
   HttpServerOptions options;
   std::unordered_set<Session*> sessions;
+  uint64_t refused = 0;  // connections closed at once: max_connections were open
   bool stopping = false;
 };
 
@@ -57,6 +60,8 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     const auto remote = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = endpoint_text(remote);
+    // Synchronous calls never block: watch_client() peeks without waiting.
+    stream_.socket().non_blocking(true, ec);
   }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -96,6 +101,16 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return on_read(ec, bytes);
     const auto target = parser_->get().target();
     const std::string_view path(target.data(), target.size());
+    // The token before the body: a client without it cannot make the agent
+    // read (and hold) up to a body limit of bytes.
+    if (auto refused = state_->router->check_token(path, parser_->get())) {
+      method_ = to_std(parser_->get().method_string());
+      target_ = to_std(target);
+      keep_alive_ = false;
+      version_ = parser_->get().version();
+      write_response(std::move(*refused));
+      return;
+    }
     for (const std::string& large : state_->options.large_body_paths) {
       if (path.substr(0, path.find('?')) == large) {
         body_limit_ = state_->options.large_body_limit;
@@ -139,11 +154,15 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     phase_ = Phase::kHandling;
+    ++request_seq_;
     // An asynchronous handler has no operation pending on the io_context;
     // keep it running until the answer is written.
     handling_work_.emplace(stream_.get_executor());
     method_ = to_std(req.method_string());
     target_ = request.target;
+    cancel_ = std::make_shared<HttpCancelSignal>();
+    request.cancel = cancel_;
+    watch_client();
     auto hold = std::make_shared<Hold>(shared_from_this());
     state_->router->dispatch(std::move(request), [hold](HttpResponse r) {
       // Handlers may answer from any thread; write from the session's.
@@ -166,6 +185,40 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<Session> session;
   };
 
+  // While a request is handled, waits for the socket to turn readable: EOF
+  // or an error there means the client went away (a half-close counts, as in
+  // Go's net/http), and the handler is told through the request's cancel
+  // signal. Bytes of a pipelined next request end the watch: they stay in
+  // the socket for read_request().
+  void watch_client() {
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this(),
+                                                         seq = request_seq_](beast::error_code ec) {
+      if (ec || self->phase_ != Phase::kHandling || seq != self->request_seq_) return;
+      char byte = 0;
+      beast::error_code peek_ec;
+      const size_t n = self->stream_.socket().receive(asio::buffer(&byte, 1),
+                                                      tcp::socket::message_peek, peek_ec);
+      if (!peek_ec && n > 0) return;
+      if (peek_ec == asio::error::would_block || peek_ec == asio::error::try_again ||
+          peek_ec == asio::error::interrupted) {
+        self->watch_client();
+        return;
+      }
+      self->client_gone();
+    });
+  }
+
+  void client_gone() {
+    spdlog::debug("http {} {}: {} went away before the answer", method_, target_, remote_);
+    keep_alive_ = false;
+    // The handlers drop their state now; a late answer meets a closed socket.
+    if (cancel_) cancel_->cancel();
+    close();
+    // Its descriptor is closed: it no longer counts against max_connections,
+    // even while a handler that ignores the signal still holds the session.
+    state_->sessions.erase(this);
+  }
+
   void reply_and_close(HttpResponse r) {
     keep_alive_ = false;
     version_ = 11;
@@ -176,6 +229,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write_response(HttpResponse r) {
     handling_work_.reset();
+    if (cancel_) {
+      cancel_->clear();
+      cancel_.reset();
+    }
+    if (phase_ == Phase::kHandling) {
+      ++request_seq_;
+      beast::error_code ignored;
+      stream_.socket().cancel(ignored);  // watch_client()'s wait
+    }
     if (state_->stopping) keep_alive_ = false;
     response_ = {};
     response_.result(r.status);
@@ -216,6 +278,8 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t body_limit_ = 0;                       // of the request being read
   http::response<http::string_body> response_;  // alive until its write completes
   std::optional<asio::executor_work_guard<beast::tcp_stream::executor_type>> handling_work_;
+  std::shared_ptr<HttpCancelSignal> cancel_;  // of the request being handled
+  uint64_t request_seq_ = 0;                  // tells a stale watch_client() wait apart
   Phase phase_ = Phase::kReading;
   unsigned version_ = 11;
   bool keep_alive_ = false;
@@ -239,7 +303,11 @@ void on_accept(const std::shared_ptr<HttpServer::State>& state, beast::error_cod
     return;
   }
   if (state->sessions.size() >= state->options.max_connections) {
-    spdlog::warn("http: {} connections open, refusing another", state->sessions.size());
+    // Once per burst in the log; every refusal in the metrics.
+    if (state->refused++ % 1000 == 0) {
+      spdlog::warn("http: {} connections open (the cap), refusing another ({} refused so far)",
+                   state->sessions.size(), state->refused);
+    }
     beast::error_code ignored;
     socket.close(ignored);
   } else {
@@ -311,5 +379,22 @@ void HttpServer::stop() {
 }
 
 size_t HttpServer::connection_count() const { return state_->sessions.size(); }
+
+size_t HttpServer::max_connections() const { return state_->options.max_connections; }
+
+uint64_t HttpServer::connections_refused() const { return state_->refused; }
+
+size_t http_connection_cap(size_t configured, uint64_t fd_soft_limit) {
+  const uint64_t share = std::max<uint64_t>(kMinHttpConnections, fd_soft_limit / 4);
+  return static_cast<size_t>(std::min<uint64_t>(configured, share));
+}
+
+size_t http_connection_cap(size_t configured) {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return configured;
+  }
+  return http_connection_cap(configured, static_cast<uint64_t>(limit.rlim_cur));
+}
 
 }  // namespace shoal::node

@@ -2,12 +2,19 @@
 // session per connection (keep-alive, a body limit, read and write timeouts),
 // every request handed to a Router. It runs on the caller's io_context; the
 // agent drives that context from a single thread.
+//
+// Before a request reaches its handler: the API token (Router::check_token)
+// is checked as soon as the header is complete, before any body byte is
+// read; the header is at most header_limit bytes, the body at most
+// body_limit. While a handler works, the server watches the connection and
+// fires the request's HttpCancelSignal if the client goes away.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,8 +36,22 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout{30'000};
   // After stop(), how long a response already being handled may take.
   std::chrono::milliseconds shutdown_grace{2'000};
-  size_t max_connections = 1024;  // beyond this, new connections are closed at once
+  // Beyond this, new connections are closed at once. The agent lowers it to
+  // fit its file descriptors: http_connection_cap().
+  size_t max_connections = 1024;
 };
+
+// The HTTP connection cap of an agent allowed `fd_soft_limit` open files
+// (RLIMIT_NOFILE's soft limit): min(configured, max(kMinHttpConnections,
+// fd_soft_limit / 4)). A quarter of the descriptors at most, so that a flood
+// of HTTP clients leaves the rest to RocksDB, the gossip and RPC streams, and
+// the sockets accept() takes beyond the cap only to close them. At the usual
+// soft limit of 1024 that is 256; at 65536 the configured 1024.
+inline constexpr size_t kMinHttpConnections = 16;
+size_t http_connection_cap(size_t configured, uint64_t fd_soft_limit);
+// The same for this process's soft limit now (getrlimit); unlimited or
+// unknown: `configured`.
+size_t http_connection_cap(size_t configured);
 
 class HttpServer {
  public:
@@ -51,8 +72,11 @@ class HttpServer {
   // call it on the io_context's thread.
   void stop();
 
-  // Open connections (for tests and metrics).
+  // Open connections, the cap, and connections closed at once because the
+  // cap was reached (for tests and metrics; on the io_context's thread).
   size_t connection_count() const;
+  size_t max_connections() const;
+  uint64_t connections_refused() const;
 
   struct State;
 

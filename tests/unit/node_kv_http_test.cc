@@ -65,6 +65,33 @@ TEST(KvHttp, BlockingQueryArguments) {
   EXPECT_NE(bad_wait.body.find("\"field\":\"wait\""), std::string::npos) << bad_wait.body;
 }
 
+// Malformed numbers in the query are a 400 naming the parameter, never an
+// exception (?wait=.s once answered 500 "internal error: stold").
+TEST(KvHttp, MalformedQueryNumbersAre400NamingTheParameter) {
+  const std::string huge_digits = "1" + std::string(5000, '0');
+  for (const std::string& wait :
+       {std::string(".s"), std::string("."), std::string("1..s"), huge_digits + "s",
+        std::string("-1s"), std::string("9e9s"), std::string("99999999999999999999h")}) {
+    std::variant<KvHttpRequest, HttpResponse> parsed = HttpResponse{};
+    ASSERT_NO_THROW(
+        parsed = parse_kv_request(req(HttpMethod::get, "p", {{"index", "1"}, {"wait", wait}})))
+        << wait;
+    HttpResponse e = err(parsed);
+    EXPECT_EQ(e.status, 400u) << wait;
+    auto body = nlohmann::json::parse(e.body, nullptr, false);
+    EXPECT_EQ(body.value("field", ""), "wait") << e.body;
+    EXPECT_TRUE(body.value("error", "").starts_with("wait: ")) << e.body;
+  }
+  for (const std::string& index :
+       {huge_digits, std::string("-1"), std::string(""), std::string("1.5"), std::string("0x10")}) {
+    HttpResponse e = err(parse_kv_request(req(HttpMethod::get, "p", {{"index", index}})));
+    EXPECT_EQ(e.status, 400u) << index;
+    EXPECT_NE(e.body.find("\"field\":\"index\""), std::string::npos) << e.body;
+  }
+  HttpResponse e = err(parse_kv_request(req(HttpMethod::put, "p", {{"cas", huge_digits}})));
+  EXPECT_NE(e.body.find("\"field\":\"cas\""), std::string::npos) << e.body;
+}
+
 TEST(KvHttp, BadRequestsNameTheField) {
   struct Case {
     HttpRequest r;
