@@ -1,0 +1,182 @@
+// The cluster transports of a real agent against unauthenticated floods
+// (issue 11): length headers announcing 8 MiB on the gossip TCP port cost no
+// memory and do not lock a joining agent out.
+//
+// Every test sets its own RLIMIT_NOFILE, so it behaves the same here and on
+// a fresh machine (soft limit 1024); agents inherit it.
+//
+// Address blocks: 127.0.20.N gossip floods. HTTP ports 284N0, gossip +1,
+// RPC +2.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/integration/cluster.h"
+
+namespace shoal::testing {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+
+// Sets this process's soft RLIMIT_NOFILE for the test's lifetime (children
+// started meanwhile inherit it) and restores it afterwards.
+class FdLimit {
+ public:
+  explicit FdLimit(rlim_t soft) {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit want = saved_;
+    want.rlim_cur = soft;
+    ok_ = soft <= saved_.rlim_max && ::setrlimit(RLIMIT_NOFILE, &want) == 0;
+  }
+  FdLimit(const FdLimit&) = delete;
+  FdLimit& operator=(const FdLimit&) = delete;
+  ~FdLimit() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+  bool ok() const { return ok_; }
+  rlim_t hard() const { return saved_.rlim_max; }
+
+ private:
+  rlimit saved_{};
+  bool ok_ = false;
+};
+
+// A "Name:   value kB" field of /proc/PID/status, in bytes; 0 if missing.
+uint64_t proc_status_bytes(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(field + ":")) {
+      std::istringstream v(line.substr(field.size() + 1));
+      uint64_t kb = 0;
+      v >> kb;
+      return kb * 1024;
+    }
+  }
+  return 0;
+}
+
+// TCP connections that each send only a frame header announcing 8 MiB and
+// then stay silent, as an unauthenticated client can.
+class HeaderFlood {
+ public:
+  // Connects `n` times to ip:port, spreading the sources over `from`.
+  void run(const std::string& ip, uint16_t port, const std::vector<std::string>& from, size_t n) {
+    const tcp::endpoint to(asio::ip::make_address(ip), port);
+    const std::array<uint8_t, 4> header = {0x00, 0x80, 0x00, 0x00};  // 8 MiB
+    for (size_t i = 0; i < n; ++i) {
+      auto s = std::make_unique<tcp::socket>(io_);
+      boost::system::error_code ec;
+      s->open(tcp::v4(), ec);
+      if (!ec) s->bind(tcp::endpoint(asio::ip::make_address(from[i % from.size()]), 0), ec);
+      if (!ec) s->connect(to, ec);
+      if (!ec) asio::write(*s, asio::buffer(header), ec);
+      if (ec) {
+        ++failed_;
+      } else {
+        ++sent_;
+      }
+      sockets_.push_back(std::move(s));
+    }
+  }
+  size_t sent() const { return sent_; }
+  size_t failed() const { return failed_; }
+
+ private:
+  asio::io_context io_;
+  std::vector<std::unique_ptr<tcp::socket>> sockets_;
+  size_t sent_ = 0;
+  size_t failed_ = 0;
+};
+
+double metric_or_zero(const TestAgent& a, const std::string& series) {
+  return metric_value(a.metrics(), series).value_or(0);
+}
+
+std::vector<std::string> agent_args(const std::string& key, uint16_t http_port,
+                                    const std::vector<std::string>& extra) {
+  std::vector<std::string> a = {"--encrypt", key,          "--gossip-profile",
+                                "local",     "--rpc-port", std::to_string(http_port + 2)};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+// One agent is flooded with 1,000 header-only streams on its gossip port
+// from `sources`; its RSS grows by at most 64 MB, and a second agent that
+// joins it meanwhile is alive on both sides within 2 s.
+void gossip_flood(const std::string& a_ip, const std::string& b_ip, uint16_t http_port,
+                  const std::vector<std::string>& sources) {
+  FdLimit limit(4096);
+  if (!limit.ok()) GTEST_SKIP() << "needs a hard RLIMIT_NOFILE of 4096, have " << limit.hard();
+  TempDir root;
+  const std::string key = new_key();
+  TestAgent a("a", a_ip, http_port, static_cast<uint16_t>(http_port + 1), root.path());
+  TestAgent b("b", b_ip, http_port, static_cast<uint16_t>(http_port + 1), root.path());
+  a.start(agent_args(key, http_port, {}));
+  std::string why;
+  ASSERT_TRUE(a.wait_healthy(&why)) << why;
+  const uint64_t rss_before = proc_status_bytes(a.process().pid(), "VmRSS");
+  ASSERT_GT(rss_before, 0u);
+
+  // Half the flood, then the second agent starts while the other half runs
+  // on a thread: silent streams hold every slot while it joins.
+  HeaderFlood flood;
+  flood.run(a_ip, static_cast<uint16_t>(http_port + 1), sources, 500);
+  b.start(agent_args(key, http_port, {"--join", a.gossip_addr()}));
+  HeaderFlood more;
+  std::thread flooder2([&] { more.run(a_ip, static_cast<uint16_t>(http_port + 1), sources, 500); });
+  ASSERT_TRUE(b.wait_healthy(&why)) << why;
+  const auto healthy = std::chrono::steady_clock::now();
+  const bool joined = eventually(
+      [&] { return a.status_of("b") == "alive" && b.status_of("a") == "alive"; }, 2s, 20ms);
+  const auto took = std::chrono::steady_clock::now() - healthy;
+  flooder2.join();
+  EXPECT_TRUE(joined) << "b did not join within 2 s of becoming healthy\n---- a ----\n"
+                      << a.err() << "\n---- b ----\n"
+                      << b.err();
+  std::cerr << "joined after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n";
+  EXPECT_EQ(flood.sent() + more.sent(), 1000u)
+      << flood.failed() + more.failed() << " flood connections failed";
+
+  // Every flood stream was taken in (accepted, then mostly evicted).
+  const std::string accepted = "shoal_gossip_streams_total{direction=\"in\",result=\"accepted\"}";
+  const std::string refused = "shoal_gossip_streams_total{direction=\"in\",result=\"refused\"}";
+  ASSERT_TRUE(eventually(
+      [&] { return metric_or_zero(a, accepted) + metric_or_zero(a, refused) >= 1000; }, 5s, 50ms))
+      << a.metrics();
+  const uint64_t rss_after = proc_status_bytes(a.process().pid(), "VmRSS");
+  const std::string metrics = a.metrics();
+  std::cerr << "RSS " << rss_before / 1024 << " kB -> " << rss_after / 1024 << " kB\n";
+  EXPECT_LE(rss_after, rss_before + (64u << 20))
+      << "RSS grew from " << rss_before / 1024 << " kB to " << rss_after / 1024 << " kB";
+  EXPECT_GE(metric_value(metrics, "shoal_gossip_streams_evicted_total").value_or(0), 900)
+      << metrics;
+  EXPECT_LE(metric_value(metrics, "shoal_gossip_stream_unauthenticated_bytes").value_or(0),
+            32u << 20)
+      << metrics;
+}
+
+TEST(TransportHardening, GossipHeaderFloodFromOneSourceCostsNoMemoryAndLocksNobodyOut) {
+  gossip_flood("127.0.20.1", "127.0.20.2", 28400, {"127.0.20.10"});
+}
+
+TEST(TransportHardening, GossipHeaderFloodFromFiftySourcesCostsNoMemoryAndLocksNobodyOut) {
+  std::vector<std::string> sources;
+  for (int i = 0; i < 50; ++i) sources.push_back("127.0.20." + std::to_string(100 + i));
+  gossip_flood("127.0.20.3", "127.0.20.4", 28410, sources);
+}
+
+}  // namespace
+}  // namespace shoal::testing
