@@ -589,6 +589,23 @@ void AgentCluster::write_metrics(MetricsText& m) const {
             static_cast<double>(sc.handshakes_failed_auth.load()));
   m.counter("shoal_rpc_frames_rejected_auth_total", "RPC frames that failed to open",
             static_cast<double>(sc.frames_rejected_auth.load()));
+  const RpcCounters& cc = p.client->counters();
+  m.counter("shoal_rpc_connections_accepted_total", "RPC connections accepted (server side)",
+            static_cast<double>(sc.connections_accepted.load()));
+  m.counter("shoal_rpc_connections_refused_total",
+            "RPC connections closed at accept: every slot held an open channel",
+            static_cast<double>(sc.closed_connection_limit.load()));
+  m.counter("shoal_rpc_connections_evicted_total",
+            "RPC connections still in their handshake closed to admit a newer one",
+            static_cast<double>(sc.closed_evicted.load()));
+  m.counter("shoal_rpc_connections_idle_closed_total",
+            "Open RPC channels closed after carrying nothing for the idle timeout",
+            static_cast<double>(sc.closed_idle.load() + cc.closed_idle.load()));
+  m.counter("shoal_rpc_accept_errors_total",
+            "Failed accept() calls on the RPC port (e.g. out of file descriptors)",
+            static_cast<double>(sc.accept_errors.load()));
+  m.gauge("shoal_rpc_connections", "RPC connections open, handshaking ones included",
+          static_cast<double>(sc.connections_active.load() + cc.connections_active.load()));
   m.counter("shoal_rpc_frames_dropped_decode_total", "RPC frames that did not decode",
             static_cast<double>(p.frames_dropped_decode.load()));
 }

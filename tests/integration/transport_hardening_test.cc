@@ -1,12 +1,13 @@
 // The cluster transports of a real agent against unauthenticated floods
 // (issue 11): length headers announcing 8 MiB on the gossip TCP port cost no
-// memory and do not lock a joining agent out.
+// memory and do not lock a joining agent out; silent connections on the RPC
+// port do not lock a real peer out.
 //
 // Every test sets its own RLIMIT_NOFILE, so it behaves the same here and on
 // a fresh machine (soft limit 1024); agents inherit it.
 //
-// Address blocks: 127.0.20.N gossip floods. HTTP ports 284N0, gossip +1,
-// RPC +2.
+// Address blocks: 127.0.20.N gossip floods, 127.0.21.N the RPC flood. HTTP
+// ports 284N0, gossip +1, RPC +2.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
@@ -23,6 +24,10 @@
 #include <thread>
 #include <vector>
 
+#include "core/crypto.h"
+#include "core/rng.h"
+#include "node/cluster_rpc.h"
+#include "node/rpc_transport.h"
 #include "tests/integration/cluster.h"
 
 namespace shoal::testing {
@@ -98,6 +103,56 @@ class HeaderFlood {
   std::vector<std::unique_ptr<tcp::socket>> sockets_;
   size_t sent_ = 0;
   size_t failed_ = 0;
+};
+
+// An RPC peer run by the test: it dials an agent's RPC port with the keyring
+// it is given and sends forwarded HTTP requests; answers are counted.
+class RpcPeer {
+ public:
+  RpcPeer(const std::string& source_ip, crypto::Keyring keyring) {
+    node::RpcOptions o;
+    o.bind = asio::ip::make_address(source_ip);
+    o.reconnect_backoff_min = 50ms;
+    o.reconnect_backoff_max = 200ms;
+    Rng rng(11);
+    client_ = std::make_unique<node::RpcClient>(
+        io_, std::move(keyring), NodeId::random(rng), "", o,
+        [this](const NodeId&, std::vector<uint8_t> frame, node::RpcReply) {
+          if (frame.empty() || frame.front() != node::kForwardRpcChannel) return;
+          auto r = node::decode_forward_response(
+              std::span<const uint8_t>(frame.data() + 1, frame.size() - 1));
+          if (r) statuses_.push_back(r->status);
+        },
+        [this](const tcp::endpoint&, const Status&, size_t) { ++failures_; });
+  }
+  ~RpcPeer() { client_->stop(); }
+
+  // Sends PUT /v1/kv/<key> = value to ip:port over RPC.
+  bool put(const std::string& ip, uint16_t port, const std::string& key, const std::string& value) {
+    node::ForwardRequest f;
+    f.id = next_id_++;
+    f.method = "PUT";
+    f.target = "/v1/kv/" + key;
+    f.body = value;
+    return client_->send(tcp::endpoint(asio::ip::make_address(ip), port), node::encode_frame(f))
+        .is_ok();
+  }
+  // Runs the client until pred() or the deadline; returns pred().
+  bool run_until(const std::function<bool()>& pred, Millis timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!pred() && std::chrono::steady_clock::now() < deadline) io_.run_for(10ms);
+    return pred();
+  }
+  const std::vector<uint32_t>& statuses() const { return statuses_; }
+  size_t failures() const { return failures_; }
+  const node::RpcCounters& counters() const { return client_->counters(); }
+
+ private:
+  asio::io_context io_;
+  std::unique_ptr<node::RpcClient> client_;
+  std::vector<uint32_t> statuses_;
+  size_t failures_ = 0;
+  uint64_t next_id_ = 1;
 };
 
 double metric_or_zero(const TestAgent& a, const std::string& series) {
@@ -176,6 +231,105 @@ TEST(TransportHardening, GossipHeaderFloodFromFiftySourcesCostsNoMemoryAndLocksN
   std::vector<std::string> sources;
   for (int i = 0; i < 50; ++i) sources.push_back("127.0.20." + std::to_string(100 + i));
   gossip_flood("127.0.20.3", "127.0.20.4", 28410, sources);
+}
+
+// 300 silent connections on the leader's RPC port (over its 256 slots), then
+// a real peer dials it: its forwarded write is answered, and replicated,
+// within 2 s.
+TEST(TransportHardening, SilentRpcConnectionsDoNotLockARealPeerOut) {
+  FdLimit limit(4096);
+  if (!limit.ok()) GTEST_SKIP() << "needs a hard RLIMIT_NOFILE of 4096, have " << limit.hard();
+  TempDir root;
+  const std::string key = new_key();
+  constexpr uint16_t kHttp = 28420;
+  std::vector<std::unique_ptr<TestAgent>> agents;
+  for (int i = 0; i < 3; ++i) {
+    agents.push_back(std::make_unique<TestAgent>("a" + std::to_string(i + 1),
+                                                 "127.0.21." + std::to_string(i + 1), kHttp,
+                                                 static_cast<uint16_t>(kHttp + 1), root.path()));
+  }
+  for (int i = 0; i < 3; ++i) {
+    std::vector<std::string> extra = {"--bootstrap-expect", "3"};
+    if (i > 0) extra.insert(extra.end(), {"--join", agents[0]->gossip_addr()});
+    agents[i]->start(agent_args(key, kHttp, extra));
+  }
+  for (auto& a : agents) {
+    std::string why;
+    ASSERT_TRUE(a->wait_healthy(&why)) << why;
+  }
+  // The leader, as every agent sees it.
+  int lead = -1;
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::string l;
+        for (auto& a : agents) {
+          json s = a->get_json("/v1/status");
+          if (!s.is_object() || s.value("leader", "").empty()) return false;
+          if (!l.empty() && s.value("leader", "") != l) return false;
+          l = s.value("leader", "");
+        }
+        for (int i = 0; i < 3; ++i) {
+          json self = agents[i]->get_json("/v1/agent/self");
+          if (self.is_object() && self.value("id", "") == l) lead = i;
+        }
+        return lead >= 0;
+      },
+      15s, 50ms));
+  TestAgent& leader = *agents[lead];
+  const uint16_t rpc_port = kHttp + 2;
+
+  asio::io_context io;  // before the sockets, which it must outlive
+  std::vector<std::unique_ptr<tcp::socket>> silent;
+  const tcp::endpoint to(asio::ip::make_address(leader.ip()), rpc_port);
+  for (int i = 0; i < 300; ++i) {
+    auto s = std::make_unique<tcp::socket>(io);
+    s->open(tcp::v4());
+    s->bind(tcp::endpoint(asio::ip::make_address("127.0.21.50"), 0));
+    boost::system::error_code ec;
+    s->connect(to, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    silent.push_back(std::move(s));
+  }
+  // The agent has seen every silent connection (taken in, or refused).
+  ASSERT_TRUE(eventually(
+      [&] {
+        return metric_or_zero(leader, "shoal_rpc_connections_accepted_total") +
+                   metric_or_zero(leader, "shoal_rpc_connections_refused_total") >=
+               300;
+      },
+      5s, 20ms))
+      << leader.metrics();
+
+  auto ring = crypto::ClusterKey::from_base64(key);
+  ASSERT_TRUE(ring.is_ok());
+  RpcPeer peer("127.0.21.60", crypto::Keyring(*ring));
+  const auto start = std::chrono::steady_clock::now();
+  // A refused connection loses the frame: send it again after each failure.
+  ASSERT_TRUE(peer.put(leader.ip(), rpc_port, "flood/x", "through"));
+  size_t failures_seen = 0;
+  const bool answered = peer.run_until(
+      [&] {
+        if (peer.failures() > failures_seen) {
+          failures_seen = peer.failures();
+          (void)peer.put(leader.ip(), rpc_port, "flood/x", "through");
+        }
+        return !peer.statuses().empty();
+      },
+      2s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(answered) << "no answer within 2 s; " << peer.failures() << " failed attempts\n"
+                        << leader.metrics();
+  std::cerr << "answered after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n";
+  EXPECT_EQ(peer.statuses()[0], 200u);
+  // Replicated: a follower has it.
+  const size_t follower = lead == 0 ? 1 : 0;
+  auto r = http_get(agents[follower]->ip(), kHttp, "/v1/kv/flood/x?raw&stale");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "through");
+  const std::string metrics = leader.metrics();
+  EXPECT_GE(metric_value(metrics, "shoal_rpc_connections_evicted_total").value_or(0), 45)
+      << metrics;
 }
 
 }  // namespace
