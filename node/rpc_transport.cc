@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "node/agent_config.h"
+#include "node/keyring_file.h"
 
 namespace shoal::node {
 
@@ -115,6 +116,12 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   }
 
   const tcp::endpoint& peer_endpoint() const { return peer_; }
+  // The id of the cluster key the handshake used, once the channel is open.
+  std::optional<uint32_t> channel_key_id() const {
+    if (phase_ != Phase::kOpen || !channel_) return std::nullopt;
+    return channel_->key_id();
+  }
+
   void start_inbound() {
     phase_ = Phase::kHandshake;
     in_handshake_ = state_->handshaking.insert(state_->handshaking.end(), this);
@@ -421,6 +428,11 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
 
   // The handshake is done: seal what was queued meanwhile, in order.
   void open(std::unique_ptr<SecureChannel> channel) {
+    // The keyring may have lost this key while the handshake ran.
+    if (state_->keyring.find(channel->key_id()) == nullptr) {
+      return fail_handshake(
+          Status::auth("key " + key_id_hex(channel->key_id()) + " was removed from the keyring"));
+    }
     channel_ = std::move(channel);
     phase_ = Phase::kOpen;
     leave_handshaking();
@@ -499,6 +511,22 @@ void note_closed(const std::shared_ptr<RpcState>& state, RpcConnection& conn, co
   asio::post(state->io, [state, ep, why, dropped] {
     if (!state->stopped) state->on_failure(ep, why, dropped);
   });
+}
+
+// Takes a new keyring: later handshakes use it, and open channels whose
+// handshake used a key it no longer holds are closed (a removed key may be
+// a stolen one).
+void rekey(RpcState& state, crypto::Keyring keyring) {
+  state.keyring = std::move(keyring);
+  std::vector<std::shared_ptr<RpcConnection>> gone;
+  for (RpcConnection* c : state.connections) {
+    const auto key_id = c->channel_key_id();
+    if (key_id && state.keyring.find(*key_id) == nullptr) gone.push_back(c->shared_from_this());
+  }
+  for (const auto& c : gone) {
+    ++state.counters.closed_key_removed;
+    c->close(Status::auth("its key was removed from the keyring"));
+  }
 }
 
 // Closes every connection of `state`.
@@ -621,7 +649,7 @@ void RpcServer::stop() {
   detail::close_all(*state_, Status::unavailable("server stopped"));
 }
 
-void RpcServer::set_keyring(crypto::Keyring keyring) { state_->keyring = std::move(keyring); }
+void RpcServer::set_keyring(crypto::Keyring keyring) { detail::rekey(*state_, std::move(keyring)); }
 
 const RpcCounters& RpcServer::counters() const { return state_->counters; }
 
@@ -659,7 +687,7 @@ void RpcClient::stop() {
   state_->peers.clear();
 }
 
-void RpcClient::set_keyring(crypto::Keyring keyring) { state_->keyring = std::move(keyring); }
+void RpcClient::set_keyring(crypto::Keyring keyring) { detail::rekey(*state_, std::move(keyring)); }
 
 const RpcCounters& RpcClient::counters() const { return state_->counters; }
 

@@ -30,6 +30,11 @@
 // working cluster's channels busy). accept() errors (EMFILE) pause the
 // server's accept loop for accept_retry instead of spinning.
 //
+// Keys: a connection's handshake uses one key of the keyring (the client's
+// primary, any key on the server). set_keyring() (rotation) applies to later
+// handshakes and closes open channels whose key is no longer in the keyring;
+// a handshake that completes under a key removed meanwhile fails.
+//
 // Threading: an RpcServer or RpcClient and all its connections live on one
 // caller-provided io_context, driven by one thread. Every member function and
 // RpcReply::send() must be called on that thread (from another thread,
@@ -105,6 +110,7 @@ struct RpcCounters {
   std::atomic<uint64_t> closed_connection_limit{0};    // server: refused, every slot authenticated
   std::atomic<uint64_t> closed_evicted{0};      // server: oldest handshake closed for a newcomer
   std::atomic<uint64_t> closed_idle{0};         // open channel idle for idle_timeout
+  std::atomic<uint64_t> closed_key_removed{0};  // its handshake's key left the keyring
   std::atomic<uint64_t> accept_errors{0};       // server: accept() failed (e.g. EMFILE)
   std::atomic<uint64_t> closed_frame_limit{0};  // length prefix over the bound
   std::atomic<uint64_t> closed_queue_limit{0};  // over max_queue_bytes
@@ -156,7 +162,8 @@ class RpcServer {
   [[nodiscard]] Status listen();
   // Closes the listener and every connection; no handler is called afterwards.
   void stop();
-  // New handshakes accept hellos under any key of this keyring (rotation).
+  // New handshakes accept hellos under any key of this keyring (rotation);
+  // open channels whose handshake used a key not in it are closed.
   void set_keyring(crypto::Keyring keyring);
   const RpcCounters& counters() const;
 
@@ -181,7 +188,8 @@ class RpcClient {
   void disconnect(const boost::asio::ip::tcp::endpoint& to);
   // Closes every connection; no handler is called afterwards.
   void stop();
-  // Later handshakes use this keyring's primary key.
+  // Later handshakes use this keyring's primary key; open channels whose
+  // handshake used a key not in it are closed (and redialled on demand).
   void set_keyring(crypto::Keyring keyring);
   const RpcCounters& counters() const;
 

@@ -3,7 +3,7 @@
 // garbage and oversized length prefixes, the handshake deadline, the
 // connection limit, the outbound queue limit, and reconnecting after a server
 // restart, evicting handshakes at the connection limit, the idle timeout,
-// and accept errors (EMFILE) backing off. Everything runs on one
+// key removal, and accept errors (EMFILE) backing off. Everything runs on one
 // io_context in the test thread; waits are for conditions, with deadlines.
 // Addresses 127.0.9.N, ports 290NN.
 #include <gtest/gtest.h>
@@ -401,6 +401,60 @@ TEST(RpcTransport, AnIdleChannelIsClosedAndTheClientRedialsOnDemand) {
   ASSERT_TRUE(run_until(
       io, [&] { return quick_failed; }, 3s));
   EXPECT_EQ(quick_client.counters().closed_idle, 1u);
+}
+
+// Key rotation reaches open channels: removing the key a channel's handshake
+// used closes it, and a new handshake under that key fails.
+TEST(RpcTransport, RemovingAKeyClosesItsChannelsAndRefusesItsHandshakes) {
+  asio::io_context io;
+  const auto key_a = crypto::ClusterKey::generate();
+  const auto key_b = crypto::ClusterKey::generate();
+  crypto::Keyring server_ring(key_b);
+  ASSERT_TRUE(server_ring.install(key_a).is_ok());
+  std::vector<std::string> at_server;
+  RpcServer server(
+      io, server_ring, kServerId, kLabel, server_options("127.0.9.28", 29028),
+      [&](const NodeId&, std::vector<uint8_t> p, RpcReply) { at_server.push_back(text(p)); });
+  ASSERT_TRUE(server.listen().is_ok());
+  std::vector<Failure> failures;
+  RpcClient client(
+      io, crypto::Keyring(key_a), kClientId, kLabel, client_options("127.0.9.29"),
+      [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [&](const tcp::endpoint& e, const Status& s, size_t d) {
+        failures.push_back({e, s, d});
+      });
+  const auto to = ep("127.0.9.28", 29028);
+  ASSERT_TRUE(client.send(to, bytes("under a")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return at_server.size() == 1; }));
+  EXPECT_EQ(server.counters().handshakes_ok, 1u);
+
+  // The server drops key A: the channel opened under it closes.
+  crypto::Keyring only_b(key_b);
+  server.set_keyring(only_b);
+  ASSERT_TRUE(run_until(
+      io, [&] { return !failures.empty(); }, 2s));
+  EXPECT_EQ(server.counters().closed_key_removed, 1u);
+  EXPECT_EQ(server.counters().connections_active, 0u);
+
+  // A new handshake under A fails; nothing more gets through.
+  ASSERT_TRUE(client.send(to, bytes("still a")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return server.counters().handshakes_failed_auth == 1; }));
+  ASSERT_TRUE(run_until(io, [&] { return failures.size() == 2; }));
+  EXPECT_EQ(at_server.size(), 1u);
+
+  // The client moves to B: it gets through again.
+  client.set_keyring(only_b);
+  ASSERT_TRUE(client.send(to, bytes("under b")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return at_server.size() == 2; }));
+  EXPECT_EQ(at_server.back(), "under b");
+
+  // The client drops a key its channel used: it closes that channel too.
+  crypto::Keyring only_a(key_a);
+  const size_t before = failures.size();
+  client.set_keyring(only_a);
+  ASSERT_TRUE(run_until(
+      io, [&] { return failures.size() > before; }, 2s));
+  EXPECT_EQ(client.counters().closed_key_removed, 1u);
 }
 
 TEST(RpcTransport, AnOverfullQueueClosesTheConnectionAndFailsItsFrames) {
