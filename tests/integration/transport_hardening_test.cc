@@ -1,15 +1,16 @@
 // The cluster transports of a real agent against unauthenticated floods and
 // key rotation (issue 11): length headers announcing 8 MiB on the gossip TCP
 // port cost no memory and do not lock a joining agent out; silent
-// connections on the RPC port do not lock a real peer out; after `keyring
-// install/use/remove` a removed key opens no RPC channel and an agent
-// holding only the new key reaches the others over RPC.
+// connections on the RPC port do not lock a real peer out; the agent raises
+// its own file descriptor limit; after `keyring install/use/remove` a
+// removed key opens no RPC channel and an agent holding only the new key
+// reaches the others over RPC.
 //
 // Every test sets its own RLIMIT_NOFILE, so it behaves the same here and on
 // a fresh machine (soft limit 1024); agents inherit it.
 //
-// Address blocks: 127.0.20.N gossip floods, 127.0.21.N the RPC flood,
-// 127.0.22.N key rotation. HTTP ports 284N0, gossip +1,
+// Address blocks: 127.0.20.N gossip floods, 127.0.21.N the RPC flood and the
+// descriptor limit, 127.0.22.N key rotation. HTTP ports 284N0, gossip +1,
 // RPC +2.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -70,6 +71,20 @@ uint64_t proc_status_bytes(pid_t pid, const std::string& field) {
       uint64_t kb = 0;
       v >> kb;
       return kb * 1024;
+    }
+  }
+  return 0;
+}
+
+// The soft "Max open files" of /proc/PID/limits; 0 if missing.
+uint64_t soft_fd_limit(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("Max open files")) {
+      std::istringstream v(line.substr(std::string("Max open files").size()));
+      std::string soft;
+      v >> soft;
+      return soft == "unlimited" ? UINT64_MAX : std::stoull(soft);
     }
   }
   return 0;
@@ -333,6 +348,26 @@ TEST(TransportHardening, SilentRpcConnectionsDoNotLockARealPeerOut) {
   const std::string metrics = leader.metrics();
   EXPECT_GE(metric_value(metrics, "shoal_rpc_connections_evicted_total").value_or(0), 45)
       << metrics;
+}
+
+// An agent started with a soft limit of 1024 raises it as far as the hard
+// limit allows.
+TEST(TransportHardening, TheAgentRaisesItsFileDescriptorLimit) {
+  TempDir root;
+  TestAgent a("a", "127.0.21.10", 28430, 28431, root.path());
+  {
+    FdLimit low(1024);
+    if (!low.ok() || low.hard() <= 1024) {
+      GTEST_SKIP() << "the hard RLIMIT_NOFILE is " << low.hard() << ": nothing to raise";
+    }
+    a.start(agent_args(new_key(), 28430, {}));
+  }
+  std::string why;
+  ASSERT_TRUE(a.wait_healthy(&why)) << why;
+  rlimit mine{};
+  ::getrlimit(RLIMIT_NOFILE, &mine);
+  EXPECT_GT(soft_fd_limit(a.process().pid()), 1024u) << a.err();
+  EXPECT_EQ(soft_fd_limit(a.process().pid()), static_cast<uint64_t>(mine.rlim_max)) << a.err();
 }
 
 // Drives one keyring operation through POST /v1/keyring on `agent`; use and
