@@ -18,6 +18,7 @@
 #include "node/agent_flags.h"
 #include "node/agent_gossip.h"
 #include "node/data_dir.h"
+#include "node/fd_limit.h"
 #include "node/http_server.h"
 #include "node/metrics_text.h"
 #include "node/node_identity.h"
@@ -148,6 +149,8 @@ Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemer
   std::signal(SIGPIPE, SIG_IGN);
   // Before anything is created: an agent without a key is refused.
   SHOAL_RETURN_IF_ERROR(check_has_cluster_key(config, config.data_dir));
+  // Connections and RocksDB files all need descriptors; 1024 is too few.
+  (void)raise_fd_limit();
 
   if (config.ephemeral_data_dir) {
     auto dir = make_temp_data_dir();

@@ -132,6 +132,14 @@ Status AgentCluster::Impl::start() {
   SHOAL_RETURN_IF_ERROR(server->listen());
   rpc_work.emplace(rpc_io->get_executor());
   rpc_thread = std::thread([this] { rpc_io->run(); });
+  // Keyring changes reach RPC at once: later handshakes use the new keyring,
+  // and channels opened under a removed key (maybe a stolen one) close.
+  gossip.on_keyring_change([this](const crypto::Keyring& keyring) {
+    asio::post(*rpc_io, [this, keyring] {
+      server->set_keyring(keyring);
+      client->set_keyring(keyring);
+    });
+  });
 
   machine.set_on_applied([this] {
     // Coalesced: one wake-up pass on the agent thread per burst of applies,
@@ -166,6 +174,7 @@ void AgentCluster::Impl::stop() {
   if (stopped) return;
   stopped = true;
   tick_timer.cancel();
+  gossip.on_keyring_change(nullptr);
   // The cluster thread's objects stop on it (the host first: it sends
   // through the client), then the thread runs out of work and ends.
   auto stop_rpc = [this] {
@@ -589,6 +598,26 @@ void AgentCluster::write_metrics(MetricsText& m) const {
             static_cast<double>(sc.handshakes_failed_auth.load()));
   m.counter("shoal_rpc_frames_rejected_auth_total", "RPC frames that failed to open",
             static_cast<double>(sc.frames_rejected_auth.load()));
+  const RpcCounters& cc = p.client->counters();
+  m.counter("shoal_rpc_connections_accepted_total", "RPC connections accepted (server side)",
+            static_cast<double>(sc.connections_accepted.load()));
+  m.counter("shoal_rpc_connections_refused_total",
+            "RPC connections closed at accept: every slot held an open channel",
+            static_cast<double>(sc.closed_connection_limit.load()));
+  m.counter("shoal_rpc_connections_evicted_total",
+            "RPC connections still in their handshake closed to admit a newer one",
+            static_cast<double>(sc.closed_evicted.load()));
+  m.counter("shoal_rpc_connections_idle_closed_total",
+            "Open RPC channels closed after carrying nothing for the idle timeout",
+            static_cast<double>(sc.closed_idle.load() + cc.closed_idle.load()));
+  m.counter("shoal_rpc_connections_key_removed_total",
+            "Open RPC channels closed because their key left the keyring",
+            static_cast<double>(sc.closed_key_removed.load() + cc.closed_key_removed.load()));
+  m.counter("shoal_rpc_accept_errors_total",
+            "Failed accept() calls on the RPC port (e.g. out of file descriptors)",
+            static_cast<double>(sc.accept_errors.load()));
+  m.gauge("shoal_rpc_connections", "RPC connections open, handshaking ones included",
+          static_cast<double>(sc.connections_active.load() + cc.connections_active.load()));
   m.counter("shoal_rpc_frames_dropped_decode_total", "RPC frames that did not decode",
             static_cast<double>(p.frames_dropped_decode.load()));
 }

@@ -257,6 +257,10 @@ void AgentGossip::update_meta(const std::function<void(gossip::NodeMeta&)>& chan
 
 const crypto::Keyring& AgentGossip::keyring() const { return parts_->channel->keyring(); }
 
+void AgentGossip::on_keyring_change(std::function<void(const crypto::Keyring&)> on_change) {
+  if (parts_->keyring) parts_->keyring->set_on_change(std::move(on_change));
+}
+
 void AgentGossip::add_self(json& self) const {
   const Parts& p = *parts_;
   if (!p.host) return;

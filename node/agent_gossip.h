@@ -53,6 +53,9 @@ class AgentGossip {
   const gossip::NodeMeta& meta() const;
   void update_meta(const std::function<void(gossip::NodeMeta&)>& change);
   const crypto::Keyring& keyring() const;
+  // Calls `on_change` (on the agent's thread) with the keyring after every
+  // change applied to it (keyring install, use, remove); empty: no one.
+  void on_keyring_change(std::function<void(const crypto::Keyring&)> on_change);
 
   struct Parts;
 

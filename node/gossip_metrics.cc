@@ -57,7 +57,8 @@ void write_gossip_metrics(MetricsText& out, const GossipHost& host, const Gossip
   out.counter("shoal_gossip_send_errors_total", "UDP datagrams the kernel refused to send",
               static_cast<double>(wire.udp_send_errors));
   out.family("shoal_gossip_streams_total", "counter",
-             "TCP streams: outgoing by result, incoming accepted or refused (over the cap)");
+             "TCP streams: outgoing by result, incoming accepted or refused (at the cap, none "
+             "evictable)");
   out.sample("shoal_gossip_streams_total", {{"direction", "out"}, {"result", "ok"}},
              static_cast<double>(wire.streams_out_ok));
   out.sample("shoal_gossip_streams_total", {{"direction", "out"}, {"result", "error"}},
@@ -66,6 +67,20 @@ void write_gossip_metrics(MetricsText& out, const GossipHost& host, const Gossip
              static_cast<double>(wire.streams_in));
   out.sample("shoal_gossip_streams_total", {{"direction", "in"}, {"result", "refused"}},
              static_cast<double>(wire.streams_in_refused));
+  out.counter("shoal_gossip_streams_evicted_total",
+              "Incoming streams still reading their request, closed at the stream cap to admit "
+              "a newer one (the one silent longest)",
+              static_cast<double>(wire.streams_in_evicted));
+  out.counter("shoal_gossip_streams_over_budget_total",
+              "Incoming streams closed because unauthenticated requests held the most bytes "
+              "allowed",
+              static_cast<double>(wire.streams_in_over_budget));
+  out.counter("shoal_gossip_accept_errors_total",
+              "Failed accept() calls on the gossip TCP port (e.g. out of file descriptors)",
+              static_cast<double>(wire.accept_errors));
+  out.gauge("shoal_gossip_stream_unauthenticated_bytes",
+            "Bytes held by incoming streams whose request is not yet read and authenticated",
+            static_cast<double>(wire.unauthenticated_bytes));
   out.family("shoal_gossip_stream_bytes_total", "counter", "Sealed TCP stream bytes");
   out.sample("shoal_gossip_stream_bytes_total", {{"direction", "out"}},
              static_cast<double>(wire.stream_bytes_sent));

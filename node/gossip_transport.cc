@@ -9,6 +9,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <list>
+#include <optional>
 #include <unordered_set>
 
 #include "node/agent_config.h"
@@ -24,6 +26,10 @@ namespace {
 class Stream;
 constexpr size_t kFrameHeaderBytes = 4;
 constexpr size_t kMaxDatagramBytes = 65536;
+// Frame bodies are read in steps of at most this many bytes, into a buffer
+// that grows only as bytes arrive: a peer that announces 8 MiB and stalls
+// holds nothing.
+constexpr size_t kReadChunk = 64 << 10;
 }  // namespace
 
 // Shared with every asynchronous operation, so a handler that runs after
@@ -37,6 +43,7 @@ struct GossipTransport::State {
         options(o),
         udp_socket(io_),
         acceptor(io_),
+        accept_timer(io_),
         on_packet(std::move(p)),
         on_stream(std::move(s)),
         on_reply(std::move(r)) {}
@@ -46,6 +53,8 @@ struct GossipTransport::State {
   GossipTransportOptions options;
   udp::socket udp_socket;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_timer;  // paces accept() after errors such as EMFILE
+  bool accept_failing = false;      // the last accept() failed (log the first only)
   std::array<uint8_t, kMaxDatagramBytes> datagram{};
   udp::endpoint datagram_from;
   PacketHandler on_packet;
@@ -53,6 +62,9 @@ struct GossipTransport::State {
   ReplyHandler on_reply;
   std::unordered_set<Stream*> streams;
   size_t inbound_streams = 0;
+  // Inbound streams still reading their request (unauthenticated), the one
+  // that delivered bytes least recently first: the one evicted at the cap.
+  std::list<Stream*> unauthenticated;
   GossipTransportStats stats;
   bool stopped = false;
 };
@@ -83,7 +95,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
       : state_(std::move(state)),
         socket_(std::move(socket)),
         timer_(state_->io),
-        inbound_(inbound) {
+        inbound_(inbound),
+        holds_slot_(inbound) {
     state_->streams.insert(this);
     if (inbound_) ++state_->inbound_streams;
   }
@@ -91,7 +104,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   Stream& operator=(const Stream&) = delete;
   ~Stream() {
     state_->streams.erase(this);
-    if (inbound_) --state_->inbound_streams;
+    release();
   }
 
   // Outgoing: connect, send the request, read the reply.
@@ -112,11 +125,22 @@ class Stream : public std::enable_shared_from_this<Stream> {
     if (ec) return close();
     from_ = to_address(remote.address(), remote.port());
     peer_ = from_.to_string();
+    socket_.non_blocking(true, ec);
+    if (ec) return close();
+    waiting_ = state_->unauthenticated.insert(state_->unauthenticated.end(), this);
     arm_timer(state_->options.inbound_timeout);
     read_frame();
   }
 
+  // Closed to make room for a newer stream at the cap.
+  void evict() {
+    ++state_->stats.streams_in_evicted;
+    spdlog::debug("gossip: evicted the silent stream from {} to admit another", peer_);
+    close();
+  }
+
   void close() {
+    release();
     error_code ignored;
     timer_.cancel();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -131,6 +155,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
     const tcp::endpoint to(ip, request.to.port);
     socket_.open(to.protocol(), ec);
     if (ec) return Status::io_error("open a socket for " + peer_ + ": " + ec.message());
+    socket_.non_blocking(true, ec);
+    if (ec) return Status::io_error("configure a socket for " + peer_ + ": " + ec.message());
     // Bind before connect: a specific --bind is the source address peers see.
     const auto& bind = state_->options.bind;
     if (!bind.is_unspecified() && bind.is_v4() == ip.is_v4()) {
@@ -173,10 +199,38 @@ class Stream : public std::enable_shared_from_this<Stream> {
                       });
   }
 
+  // Gives back the inbound slot and what the request held of the budget.
+  void release() {
+    leave_unauthenticated();
+    if (holds_slot_) {
+      holds_slot_ = false;
+      --state_->inbound_streams;
+    }
+  }
+
+  void leave_unauthenticated() {
+    if (waiting_) {
+      state_->unauthenticated.erase(*waiting_);
+      waiting_.reset();
+    }
+    state_->stats.unauthenticated_bytes -= held_;
+    held_ = 0;
+  }
+
+  // Bytes arrived: this stream is now the least silent one.
+  void note_received(size_t n) {
+    state_->stats.stream_bytes_received += n;
+    if (waiting_) {
+      state_->unauthenticated.splice(state_->unauthenticated.end(), state_->unauthenticated,
+                                     *waiting_);
+    }
+  }
+
   void read_frame() {
     asio::async_read(socket_, asio::buffer(header_in_),
-                     [self = shared_from_this()](const error_code& e, size_t) {
+                     [self = shared_from_this()](const error_code& e, size_t got) {
                        if (e) return self->fail("read from", e);
+                       self->note_received(got);
                        self->read_body();
                      });
   }
@@ -188,18 +242,64 @@ class Stream : public std::enable_shared_from_this<Stream> {
       return finish(Status::decode("frame of " + std::to_string(n) + " bytes from " + peer_ +
                                    " is out of bounds"));
     }
-    in_.resize(n);
-    asio::async_read(socket_, asio::buffer(in_),
-                     [self = shared_from_this()](const error_code& e, size_t got) {
-                       if (e) return self->fail("read from", e);
-                       self->state_->stats.stream_bytes_received += got + kFrameHeaderBytes;
-                       self->on_frame();
-                     });
+    expected_ = n;
+    in_.clear();
+    read_chunk();
+  }
+
+  // Waits for bytes before making room for them, then takes what arrived.
+  void read_chunk() {
+    if (in_.size() == expected_) return on_frame();
+    socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const error_code& e) {
+      if (e) return self->fail("read from", e);
+      self->receive_chunk();
+    });
+  }
+
+  void receive_chunk() {
+    const size_t have = in_.size();
+    const size_t want = std::min(kReadChunk, expected_ - have);
+    if (!reserve(have + want)) return;
+    in_.resize(have + want);
+    error_code ec;
+    const size_t got = socket_.read_some(asio::buffer(in_.data() + have, want), ec);
+    in_.resize(have + got);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return read_chunk();
+    if (ec) return fail("read from", ec);
+    note_received(got);
+    read_chunk();
+  }
+
+  // Room for `need` bytes in in_: capacity doubles (up to the frame's size),
+  // and while the request is unauthenticated the growth comes out of the
+  // budget shared by all such streams. False: over budget, closed.
+  bool reserve(size_t need) {
+    if (need <= in_.capacity()) return true;
+    const size_t cap = std::min(expected_, std::max(need, in_.capacity() * 2));
+    if (waiting_) {
+      auto& held_total = state_->stats.unauthenticated_bytes;
+      const size_t more = cap - held_;
+      if (held_total + more > state_->options.max_unauthenticated_bytes) {
+        ++state_->stats.streams_in_over_budget;
+        spdlog::debug(
+            "gossip: closed the stream from {}: unauthenticated streams hold {} bytes already",
+            peer_, held_total);
+        close();
+        return false;
+      }
+      held_total += more;
+      held_ = cap;
+    }
+    in_.reserve(cap);
+    return true;
   }
 
   void on_frame() {
+    // Whole: from here on the frame is either authenticated or dropped.
+    leave_unauthenticated();
     if (state_->stopped) return close();
     auto opened = state_->channel.open(in_);
+    std::vector<uint8_t>().swap(in_);
     if (!opened.is_ok()) {
       spdlog::debug("gossip: dropped a stream frame from {}: {}", peer_,
                     opened.status().to_string());
@@ -251,6 +351,11 @@ class Stream : public std::enable_shared_from_this<Stream> {
   tcp::socket socket_;
   asio::steady_timer timer_;
   bool inbound_;
+  bool holds_slot_;  // counted in inbound_streams
+  // Our place in State::unauthenticated while the request is being read.
+  std::optional<std::list<Stream*>::iterator> waiting_;
+  size_t held_ = 0;      // bytes of the budget this stream holds
+  size_t expected_ = 0;  // the size of the frame being read
   bool timed_out_ = false;
   bool reported_ = false;
   uint64_t id_ = 0;
@@ -292,22 +397,46 @@ void receive_next(const std::shared_ptr<State>& state) {
       [state](const error_code& ec, size_t n) { on_datagram(state, ec, n); });
 }
 
+// At the cap, the stream that has been silent longest among those still
+// reading their request makes room: a flood of silent connections cannot
+// keep a real peer out. Only when every stream is past its request is the
+// newcomer refused.
+void admit(const std::shared_ptr<State>& state, tcp::socket socket) {
+  if (state->inbound_streams >= state->options.max_inbound_streams) {
+    if (state->unauthenticated.empty()) {
+      ++state->stats.streams_in_refused;
+      error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+    state->unauthenticated.front()->evict();
+  }
+  ++state->stats.streams_in;
+  std::make_shared<Stream>(state, std::move(socket), true)->start_inbound();
+}
+
 void accept_next(const std::shared_ptr<State>& state) {
   if (state->stopped) return;
   state->acceptor.async_accept([state](const error_code& ec, tcp::socket socket) {
     if (state->stopped || ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      if (state->inbound_streams >= state->options.max_inbound_streams) {
-        ++state->stats.streams_in_refused;
-        error_code ignored;
-        socket.close(ignored);
-      } else {
-        ++state->stats.streams_in;
-        std::make_shared<Stream>(state, std::move(socket), true)->start_inbound();
+    if (ec) {
+      // Usually out of file descriptors: the connection stays in the backlog
+      // and accept() would fail again at once, so pause instead of spinning.
+      ++state->stats.accept_errors;
+      if (!state->accept_failing) {
+        spdlog::warn("gossip: accept failed: {}; retrying every {}", ec.message(),
+                     format_duration(state->options.accept_retry));
       }
-    } else {
-      spdlog::warn("gossip: accept failed: {}", ec.message());
+      state->accept_failing = true;
+      state->accept_timer.expires_after(state->options.accept_retry);
+      state->accept_timer.async_wait([state](const error_code& e) {
+        if (!e) accept_next(state);
+      });
+      return;
     }
+    if (state->accept_failing) spdlog::info("gossip: accepting again");
+    state->accept_failing = false;
+    admit(state, std::move(socket));
     accept_next(state);
   });
 }
@@ -387,6 +516,7 @@ void GossipTransport::stop() {
   error_code ignored;
   state_->udp_socket.close(ignored);
   state_->acceptor.close(ignored);
+  state_->accept_timer.cancel();
   const std::vector<Stream*> streams(state_->streams.begin(), state_->streams.end());
   for (Stream* s : streams) s->close();
 }

@@ -10,6 +10,17 @@
 // stream. When --bind is a specific address, outgoing datagrams and streams
 // leave from it (streams bind before they connect).
 //
+// Before a request frame is whole and opened, an inbound stream proves
+// nothing, so what it may cost is bounded: a frame body is read as its bytes
+// arrive, in steps of at most 64 KiB, into a buffer that grows only then (a
+// length header announcing 8 MiB costs nothing); all inbound streams still
+// reading their request share max_unauthenticated_bytes (a stream that would
+// exceed it is closed); and at max_inbound_streams a newcomer evicts the
+// stream that has gone longest without delivering a byte among those still
+// reading their request, so silent connections cannot keep a real peer out
+// (only when every stream is past its request is the newcomer refused).
+// accept() errors (EMFILE) pause the accept loop for accept_retry.
+//
 // Runs on the agent's io_context thread; handlers are called on it.
 #pragma once
 
@@ -34,9 +45,16 @@ struct GossipTransportOptions {
   boost::asio::ip::address bind;
   uint16_t port = 0;
   size_t max_frame_bytes = kMaxFrameBytes;
-  size_t max_inbound_streams = 64;  // beyond this, new connections are closed at once
+  // At this many inbound streams a newcomer evicts the longest silent one
+  // still reading its request (or is refused when there is none).
+  size_t max_inbound_streams = 64;
   // How long an accepted stream may take to send its request and take the reply.
   std::chrono::milliseconds inbound_timeout{10'000};
+  // The most bytes all inbound streams still reading their (unauthenticated)
+  // request may hold together; a stream that would exceed it is closed.
+  size_t max_unauthenticated_bytes = 32 << 20;
+  // The pause before accepting again after accept() failed (EMFILE).
+  std::chrono::milliseconds accept_retry{100};
 };
 
 struct GossipTransportStats {
@@ -48,7 +66,11 @@ struct GossipTransportStats {
   uint64_t streams_out_ok = 0;
   uint64_t streams_out_failed = 0;
   uint64_t streams_in = 0;
-  uint64_t streams_in_refused = 0;  // over max_inbound_streams
+  uint64_t streams_in_refused = 0;      // at max_inbound_streams, none evictable
+  uint64_t streams_in_evicted = 0;      // closed to make room for a newcomer
+  uint64_t streams_in_over_budget = 0;  // closed at max_unauthenticated_bytes
+  uint64_t accept_errors = 0;           // accept() failed (e.g. EMFILE)
+  uint64_t unauthenticated_bytes = 0;   // gauge: held by requests being read
   uint64_t stream_bytes_sent = 0;
   uint64_t stream_bytes_received = 0;
 };

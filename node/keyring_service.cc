@@ -81,6 +81,8 @@ KeyringService::KeyringService(GossipHost& host, GossipChannel& channel,
                                std::filesystem::path keyring_path)
     : host_(host), channel_(channel), keyring_path_(std::move(keyring_path)) {}
 
+void KeyringService::set_on_change(Changed on_change) { on_change_ = std::move(on_change); }
+
 void KeyringService::attach() {
   host_.set_query_handler(std::string(kKeyringQuery),
                           [this](const gossip::QueryInfo& q) { return answer(q); });
@@ -103,6 +105,7 @@ std::vector<uint8_t> KeyringService::answer(const gossip::QueryInfo& query) {
     const std::string key_id = key_id_hex(request->key_id);
     spdlog::info("keyring: {} key {} (asked by {})", keyring_op_name(request->op), key_id,
                  name_of(host_.core(), query.origin));
+    if (on_change_) on_change_(channel_.keyring());
     if (!keyring_path_.empty()) {
       if (Status st = save_keyring(keyring_path_, channel_.keyring()); !st.is_ok()) {
         spdlog::error("keyring: cannot persist the keyring: {}", st.message());

@@ -14,6 +14,10 @@
 //
 // Nothing here ever returns key material: the list names keys by their id
 // (node/keyring_file.h key_id_hex), and only an install request carries a key.
+//
+// Every change applied to this node's keyring (install, use, remove) is
+// reported to the change handler, so that the transports that copied the
+// keyring (RPC) take the new one at once.
 #pragma once
 
 #include <filesystem>
@@ -29,12 +33,16 @@ namespace shoal::node {
 class KeyringService {
  public:
   using Done = std::function<void(unsigned http_status, nlohmann::json body)>;
+  // Called on the agent's thread with the keyring after each change.
+  using Changed = std::function<void(const crypto::Keyring& keyring)>;
 
   // keyring_path: where changes are persisted (empty with --insecure).
   KeyringService(GossipHost& host, GossipChannel& channel, std::filesystem::path keyring_path);
 
   // Registers the query handler on the host.
   void attach();
+  // Replaces the change handler (empty: none).
+  void set_on_change(Changed on_change);
   // install, use or remove on every member.
   void apply(const KeyringRequest& request, Done done);
   // The key ids of this node ({"id", "primary"}); unless local_only, also
@@ -48,6 +56,7 @@ class KeyringService {
   GossipHost& host_;
   GossipChannel& channel_;
   std::filesystem::path keyring_path_;
+  Changed on_change_;
 };
 
 }  // namespace shoal::node

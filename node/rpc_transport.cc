@@ -10,10 +10,13 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 #include <deque>
+#include <list>
 #include <map>
+#include <optional>
 #include <unordered_set>
 
 #include "node/agent_config.h"
+#include "node/keyring_file.h"
 
 namespace shoal::node {
 
@@ -28,6 +31,9 @@ constexpr size_t kSealOverhead = crypto_secretstream_xchacha20poly1305_ABYTES;
 // Bodies are read in chunks, so a peer that announces a large frame and then
 // stalls holds only the memory of what it actually sent.
 constexpr size_t kReadChunk = 64 << 10;
+// Until the handshake is done the read-ahead buffer holds one handshake
+// frame at most: an unauthenticated connection costs about 1 KiB.
+constexpr size_t kHandshakeReadChunk = kRpcMaxHandshakeFrame + kLengthBytes;
 constexpr size_t kMaxWriteBatch = 64;  // frames per gathered write
 // A read buffer above this is released after its frame instead of kept.
 constexpr size_t kKeepBufferBytes = 1 << 20;
@@ -60,7 +66,8 @@ struct RpcState {
         on_frame(std::move(f)),
         on_failure(std::move(fail)),
         client(is_client),
-        acceptor(io_) {}
+        acceptor(io_),
+        accept_timer(io_) {}
 
   asio::io_context& io;
   crypto::Keyring keyring;
@@ -70,7 +77,12 @@ struct RpcState {
   RpcFrameHandler on_frame;
   RpcFailureHandler on_failure;  // client only
   bool client;
-  tcp::acceptor acceptor;                          // server only
+  tcp::acceptor acceptor;           // server only
+  asio::steady_timer accept_timer;  // server: paces accept() after errors
+  bool accept_failing = false;      // server: the last accept() failed
+  // Server: inbound connections still in their handshake, oldest first (the
+  // one evicted when a newcomer finds every slot taken).
+  std::list<RpcConnection*> handshaking;
   std::unordered_set<RpcConnection*> connections;  // every live connection object
   std::map<tcp::endpoint, RpcPeer> peers;          // client only
   RpcCounters counters;
@@ -99,13 +111,20 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   RpcConnection& operator=(const RpcConnection&) = delete;
   ~RpcConnection() {
     state_->connections.erase(this);
+    leave_handshaking();
     if (phase_ != Phase::kClosed) --state_->counters.connections_active;
   }
 
   const tcp::endpoint& peer_endpoint() const { return peer_; }
+  // The id of the cluster key the handshake used, once the channel is open.
+  std::optional<uint32_t> channel_key_id() const {
+    if (phase_ != Phase::kOpen || !channel_) return std::nullopt;
+    return channel_->key_id();
+  }
 
   void start_inbound() {
     phase_ = Phase::kHandshake;
+    in_handshake_ = state_->handshaking.insert(state_->handshaking.end(), this);
     responder_ = std::make_unique<RpcResponder>(state_->keyring, state_->self, state_->label);
     arm_handshake_timer();
     read_header();
@@ -152,6 +171,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
     auto self = shared_from_this();  // note_closed may drop the last other owner
     const bool was_open = phase_ == Phase::kOpen;
     phase_ = Phase::kClosed;
+    leave_handshaking();
     error_code ignored;
     timer_.cancel();
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
@@ -177,6 +197,27 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   };
 
   bool handshaking() const { return phase_ == Phase::kConnecting || phase_ == Phase::kHandshake; }
+
+  void leave_handshaking() {
+    if (!in_handshake_) return;
+    state_->handshaking.erase(*in_handshake_);
+    in_handshake_.reset();
+  }
+
+  // Closes the open channel once it has carried nothing either way for
+  // idle_timeout; checked when the timer fires, so a busy channel costs
+  // one clock read per read or write, not a timer reset per frame.
+  void arm_idle_timer() {
+    const auto idle = state_->options.idle_timeout;
+    if (idle <= std::chrono::milliseconds::zero()) return;
+    timer_.expires_at(last_active_ + idle);
+    timer_.async_wait([self = shared_from_this(), idle](const error_code& e) {
+      if (e || self->phase_ != Phase::kOpen) return;
+      if (Clock::now() - self->last_active_ < idle) return self->arm_idle_timer();
+      ++self->state_->counters.closed_idle;
+      self->close(Status::unavailable("idle for " + std::to_string(idle.count()) + " ms"));
+    });
+  }
 
   void arm_handshake_timer() {
     timer_.expires_after(state_->options.handshake_timeout);
@@ -268,6 +309,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
                         self->writing_ = false;
                         if (self->phase_ == Phase::kClosed) return;
                         if (e) return self->fail_io("write to " + self->name_, e);
+                        self->last_active_ = Clock::now();
                         for (size_t i = 0; i < n; ++i) {
                           const OutFrame& done = self->out_.front();
                           self->queued_bytes_ -= kLengthBytes + done.body.size();
@@ -327,12 +369,14 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
       rend_ -= rpos_;
       rpos_ = 0;
     }
-    if (rbuf_.size() < kReadChunk) rbuf_.resize(kReadChunk);
+    const size_t chunk = phase_ == Phase::kOpen ? kReadChunk : kHandshakeReadChunk;
+    if (rbuf_.size() < chunk) rbuf_.resize(chunk);
     sync_frames_ = 0;
     socket_.async_read_some(asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
                             [self = shared_from_this(), next](const error_code& e, size_t got) {
                               if (self->phase_ == Phase::kClosed) return;
                               if (e) return self->fail_io("read from " + self->name_, e);
+                              self->last_active_ = Clock::now();
                               self->rend_ += got;
                               next(*self);
                             });
@@ -384,9 +428,17 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
 
   // The handshake is done: seal what was queued meanwhile, in order.
   void open(std::unique_ptr<SecureChannel> channel) {
+    // The keyring may have lost this key while the handshake ran.
+    if (state_->keyring.find(channel->key_id()) == nullptr) {
+      return fail_handshake(
+          Status::auth("key " + key_id_hex(channel->key_id()) + " was removed from the keyring"));
+    }
     channel_ = std::move(channel);
     phase_ = Phase::kOpen;
+    leave_handshaking();
     timer_.cancel();
+    last_active_ = Clock::now();
+    arm_idle_timer();
     initiator_.reset();
     responder_.reset();
     ++state_->counters.handshakes_ok;
@@ -406,6 +458,9 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   std::string name_;
   bool inbound_;
   Phase phase_ = Phase::kWaiting;
+  // Our place in RpcState::handshaking (inbound, until the channel opens).
+  std::optional<std::list<RpcConnection*>::iterator> in_handshake_;
+  Clock::time_point last_active_{};  // the last read or write on the open channel
   bool hello_seen_ = false;
   std::unique_ptr<RpcInitiator> initiator_;
   std::unique_ptr<RpcResponder> responder_;
@@ -458,6 +513,22 @@ void note_closed(const std::shared_ptr<RpcState>& state, RpcConnection& conn, co
   });
 }
 
+// Takes a new keyring: later handshakes use it, and open channels whose
+// handshake used a key it no longer holds are closed (a removed key may be
+// a stolen one).
+void rekey(RpcState& state, crypto::Keyring keyring) {
+  state.keyring = std::move(keyring);
+  std::vector<std::shared_ptr<RpcConnection>> gone;
+  for (RpcConnection* c : state.connections) {
+    const auto key_id = c->channel_key_id();
+    if (key_id && state.keyring.find(*key_id) == nullptr) gone.push_back(c->shared_from_this());
+  }
+  for (const auto& c : gone) {
+    ++state.counters.closed_key_removed;
+    c->close(Status::auth("its key was removed from the keyring"));
+  }
+}
+
 // Closes every connection of `state`.
 void close_all(RpcState& state, const Status& why) {
   std::vector<std::shared_ptr<RpcConnection>> all;
@@ -483,30 +554,55 @@ void RpcReply::close() const {
 
 namespace {
 
+// At max_connections the oldest connection still in its handshake makes
+// room: silent or slow unauthenticated connections cannot keep a real peer
+// out. Only when every slot holds an open channel is the newcomer refused.
+void admit(const std::shared_ptr<RpcState>& state, tcp::socket socket) {
+  error_code ep_ec;
+  const tcp::endpoint from = socket.remote_endpoint(ep_ec);
+  if (ep_ec) return;  // already reset by the peer
+  if (state->counters.connections_active >= state->options.max_connections) {
+    if (state->handshaking.empty()) {
+      ++state->counters.closed_connection_limit;
+      spdlog::debug("rpc: refused a connection from {}: {} channels open", endpoint_name(from),
+                    state->options.max_connections);
+      error_code ignored;
+      socket.close(ignored);
+      return;
+    }
+    ++state->counters.closed_evicted;
+    auto victim = state->handshaking.front()->shared_from_this();
+    victim->close(Status::unavailable("evicted: " + std::to_string(state->options.max_connections) +
+                                      " connections open, this one still in its handshake"));
+  }
+  ++state->counters.connections_accepted;
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  std::make_shared<RpcConnection>(state, std::move(socket), from, true)->start_inbound();
+}
+
 void accept_next(const std::shared_ptr<RpcState>& state) {
   if (state->stopped) return;
   state->acceptor.async_accept([state](const error_code& ec, tcp::socket socket) {
     if (state->stopped || ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      error_code ep_ec;
-      const tcp::endpoint from = socket.remote_endpoint(ep_ec);
-      if (ep_ec) {
-        // Already reset by the peer.
-      } else if (state->counters.connections_active >= state->options.max_connections) {
-        ++state->counters.closed_connection_limit;
-        spdlog::debug("rpc: refused a connection from {}: {} connections open", endpoint_name(from),
-                      state->options.max_connections);
-        error_code ignored;
-        socket.close(ignored);
-      } else {
-        ++state->counters.connections_accepted;
-        error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<RpcConnection>(state, std::move(socket), from, true)->start_inbound();
+    if (ec) {
+      // Usually out of file descriptors: the connection stays in the backlog
+      // and accept() would fail again at once, so pause instead of spinning.
+      ++state->counters.accept_errors;
+      if (!state->accept_failing) {
+        spdlog::warn("rpc: accept failed: {}; retrying every {} ms", ec.message(),
+                     state->options.accept_retry.count());
       }
-    } else {
-      spdlog::warn("rpc: accept failed: {}", ec.message());
+      state->accept_failing = true;
+      state->accept_timer.expires_after(state->options.accept_retry);
+      state->accept_timer.async_wait([state](const error_code& e) {
+        if (!e) accept_next(state);
+      });
+      return;
     }
+    if (state->accept_failing) spdlog::info("rpc: accepting again");
+    state->accept_failing = false;
+    admit(state, std::move(socket));
     accept_next(state);
   });
 }
@@ -549,10 +645,11 @@ void RpcServer::stop() {
   state_->stopped = true;
   error_code ignored;
   state_->acceptor.close(ignored);
+  state_->accept_timer.cancel();
   detail::close_all(*state_, Status::unavailable("server stopped"));
 }
 
-void RpcServer::set_keyring(crypto::Keyring keyring) { state_->keyring = std::move(keyring); }
+void RpcServer::set_keyring(crypto::Keyring keyring) { detail::rekey(*state_, std::move(keyring)); }
 
 const RpcCounters& RpcServer::counters() const { return state_->counters; }
 
@@ -590,7 +687,7 @@ void RpcClient::stop() {
   state_->peers.clear();
 }
 
-void RpcClient::set_keyring(crypto::Keyring keyring) { state_->keyring = std::move(keyring); }
+void RpcClient::set_keyring(crypto::Keyring keyring) { detail::rekey(*state_, std::move(keyring)); }
 
 const RpcCounters& RpcClient::counters() const { return state_->counters; }
 

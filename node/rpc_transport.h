@@ -19,10 +19,21 @@
 // reach the client's handler the same way.
 //
 // Bounds (nothing a peer does makes us buffer without limit): connections per
-// server (excess ones are closed at once), unauthenticated bytes (1 KiB per
-// handshake frame, and a deadline for the whole handshake), frame size, and
-// bytes queued for sending per connection (overflow closes the connection and
-// fails what it had queued).
+// server (at max_connections a newcomer evicts the oldest connection still in
+// its handshake, so silent connections cannot keep a real peer out; only when
+// every slot holds an open channel is it refused), unauthenticated bytes (a
+// read buffer of about 1 KiB and 1 KiB per handshake frame, and a deadline
+// for the whole handshake), frame size, bytes queued for sending per
+// connection (overflow closes the connection and fails what it had queued),
+// and time: an open channel that carries nothing either way for idle_timeout
+// is closed (the client redials on its next send; Raft's heartbeats keep a
+// working cluster's channels busy). accept() errors (EMFILE) pause the
+// server's accept loop for accept_retry instead of spinning.
+//
+// Keys: a connection's handshake uses one key of the keyring (the client's
+// primary, any key on the server). set_keyring() (rotation) applies to later
+// handshakes and closes open channels whose key is no longer in the keyring;
+// a handshake that completes under a key removed meanwhile fails.
 //
 // Threading: an RpcServer or RpcClient and all its connections live on one
 // caller-provided io_context, driven by one thread. Every member function and
@@ -63,7 +74,7 @@ struct RpcOptions {
   // connections bind to before connecting (unspecified: the kernel picks).
   boost::asio::ip::address bind;
   uint16_t port = 0;                  // server only; the --rpc-port
-  size_t max_connections = 256;       // server: beyond this, accepted connections are closed
+  size_t max_connections = 256;       // server: at this many, evict the oldest handshake
   size_t max_queue_bytes = 64 << 20;  // per connection, framed bytes not yet written
   // From accept (or from the start of connect) to an open channel.
   std::chrono::milliseconds handshake_timeout{5'000};
@@ -72,6 +83,13 @@ struct RpcOptions {
   // handshake succeeds.
   std::chrono::milliseconds reconnect_backoff_min{100};
   std::chrono::milliseconds reconnect_backoff_max{10'000};
+  // An open channel that carries no frame either way for this long is
+  // closed (the client redials on its next send). Longer than any request
+  // waits for its answer: a forwarded blocking query waits up to 10 minutes.
+  std::chrono::milliseconds idle_timeout{15 * 60'000};
+  // Server: the pause before accepting again after accept() failed (out of
+  // file descriptors, say), so the loop does not spin.
+  std::chrono::milliseconds accept_retry{100};
 };
 
 // Monotonic counters of one server or client (connections_active is a
@@ -89,9 +107,13 @@ struct RpcCounters {
   std::atomic<uint64_t> frames_sent{0};                // written to the socket in full
   std::atomic<uint64_t> frames_rejected_auth{0};       // failed to open: connection closed
   std::atomic<uint64_t> frames_dropped{0};             // queued, then failed with their connection
-  std::atomic<uint64_t> closed_connection_limit{0};    // server: over max_connections
-  std::atomic<uint64_t> closed_frame_limit{0};         // length prefix over the bound
-  std::atomic<uint64_t> closed_queue_limit{0};         // over max_queue_bytes
+  std::atomic<uint64_t> closed_connection_limit{0};    // server: refused, every slot authenticated
+  std::atomic<uint64_t> closed_evicted{0};      // server: oldest handshake closed for a newcomer
+  std::atomic<uint64_t> closed_idle{0};         // open channel idle for idle_timeout
+  std::atomic<uint64_t> closed_key_removed{0};  // its handshake's key left the keyring
+  std::atomic<uint64_t> accept_errors{0};       // server: accept() failed (e.g. EMFILE)
+  std::atomic<uint64_t> closed_frame_limit{0};  // length prefix over the bound
+  std::atomic<uint64_t> closed_queue_limit{0};  // over max_queue_bytes
 };
 
 namespace detail {
@@ -140,7 +162,8 @@ class RpcServer {
   [[nodiscard]] Status listen();
   // Closes the listener and every connection; no handler is called afterwards.
   void stop();
-  // New handshakes accept hellos under any key of this keyring (rotation).
+  // New handshakes accept hellos under any key of this keyring (rotation);
+  // open channels whose handshake used a key not in it are closed.
   void set_keyring(crypto::Keyring keyring);
   const RpcCounters& counters() const;
 
@@ -165,7 +188,8 @@ class RpcClient {
   void disconnect(const boost::asio::ip::tcp::endpoint& to);
   // Closes every connection; no handler is called afterwards.
   void stop();
-  // Later handshakes use this keyring's primary key.
+  // Later handshakes use this keyring's primary key; open channels whose
+  // handshake used a key not in it are closed (and redialled on demand).
   void set_keyring(crypto::Keyring keyring);
   const RpcCounters& counters() const;
 

@@ -2,8 +2,10 @@
 // both ways over one reused connection, a wrong key getting nothing through,
 // garbage and oversized length prefixes, the handshake deadline, the
 // connection limit, the outbound queue limit, and reconnecting after a server
-// restart. Everything runs on one io_context in the test thread; waits are
-// for conditions, with deadlines. Addresses 127.0.9.N, ports 290NN.
+// restart, evicting handshakes at the connection limit, the idle timeout,
+// key removal, and accept errors (EMFILE) backing off. Everything runs on one
+// io_context in the test thread; waits are for conditions, with deadlines.
+// Addresses 127.0.9.N, ports 290NN.
 #include <gtest/gtest.h>
 
 #include <boost/asio/read.hpp>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "node/rpc_transport.h"
+#include "tests/unit/fd_exhaustion.h"
 
 namespace shoal::node {
 namespace {
@@ -252,7 +255,9 @@ TEST(RpcTransport, ASilentConnectionIsClosedAtTheHandshakeDeadline) {
   EXPECT_EQ(server.counters().connections_active, 0u);
 }
 
-TEST(RpcTransport, ConnectionsOverTheLimitAreClosedAtOnce) {
+// At max_connections a newcomer evicts the oldest connection still in its
+// handshake: silent connections cannot lock real peers out.
+TEST(RpcTransport, AtTheLimitTheOldestHandshakeIsEvictedForANewcomer) {
   asio::io_context io;
   RpcOptions o = server_options("127.0.9.10", 29010);
   o.max_connections = 2;
@@ -264,23 +269,192 @@ TEST(RpcTransport, ConnectionsOverTheLimitAreClosedAtOnce) {
   const auto to = ep("127.0.9.10", 29010);
 
   RawSocket first(io, "127.0.9.11", to);
+  ASSERT_TRUE(run_until(io, [&] { return c.connections_accepted == 1; }));
   RawSocket second(io, "127.0.9.11", to);
   ASSERT_TRUE(run_until(io, [&] { return c.connections_accepted == 2; }));
   first.watch();
   second.watch();
   RawSocket third(io, "127.0.9.11", to);
   third.watch();
-  ASSERT_TRUE(run_until(io, [&] { return third.closed(); }));
-  EXPECT_EQ(c.closed_connection_limit, 1u);
-  EXPECT_FALSE(first.result.has_value());
+  ASSERT_TRUE(run_until(io, [&] { return first.closed(); }));
+  ASSERT_TRUE(run_until(io, [&] { return c.connections_accepted == 3; }));
+  EXPECT_EQ(c.closed_evicted, 1u);
+  EXPECT_EQ(c.closed_connection_limit, 0u);
   EXPECT_FALSE(second.result.has_value());
+  EXPECT_FALSE(third.result.has_value());
+  EXPECT_EQ(c.connections_active, 2u);
 
-  // A freed slot admits the next one.
-  first.socket.close();
+  // A freed slot admits the next one without evicting anybody.
+  second.socket.close();
   ASSERT_TRUE(run_until(io, [&] { return c.connections_active == 1; }));
   RawSocket fourth(io, "127.0.9.11", to);
-  ASSERT_TRUE(run_until(io, [&] { return c.connections_accepted == 3; }));
-  EXPECT_EQ(c.closed_connection_limit, 1u);
+  ASSERT_TRUE(run_until(io, [&] { return c.connections_accepted == 4; }));
+  EXPECT_EQ(c.closed_evicted, 1u);
+}
+
+// Many silent connections, then a real client: it gets its channel at once.
+TEST(RpcTransport, ARealPeerGetsInPastAFloodOfSilentConnections) {
+  asio::io_context io;
+  const crypto::Keyring key(crypto::ClusterKey::generate());
+  RpcOptions o = server_options("127.0.9.20", 29020);
+  o.max_connections = 16;
+  o.handshake_timeout = 30s;
+  std::vector<std::string> at_server;
+  RpcServer server(
+      io, key, kServerId, kLabel, o,
+      [&](const NodeId&, std::vector<uint8_t> p, RpcReply) { at_server.push_back(text(p)); });
+  ASSERT_TRUE(server.listen().is_ok());
+  const auto& c = server.counters();
+  std::vector<std::unique_ptr<RawSocket>> silent;
+  for (int i = 0; i < 40; ++i) {
+    silent.push_back(std::make_unique<RawSocket>(io, "127.0.9.21", ep("127.0.9.20", 29020)));
+  }
+  ASSERT_TRUE(run_until(io, [&] { return c.connections_accepted == 40; }));
+  RpcClient client(
+      io, key, kClientId, kLabel, client_options("127.0.9.22"),
+      [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [](const tcp::endpoint&, const Status& s, size_t) { ADD_FAILURE() << s.to_string(); });
+  ASSERT_TRUE(client.send(ep("127.0.9.20", 29020), bytes("real")).is_ok());
+  ASSERT_TRUE(run_until(
+      io, [&] { return at_server.size() == 1; }, 2s));
+  EXPECT_EQ(c.closed_evicted, 25u);  // 40 + 1 connections for 16 slots
+  EXPECT_EQ(c.connections_active, 16u);
+}
+
+// When every slot holds an authenticated channel, a newcomer is refused.
+TEST(RpcTransport, AtTheLimitWithOnlyOpenChannelsANewcomerIsRefused) {
+  asio::io_context io;
+  const crypto::Keyring key(crypto::ClusterKey::generate());
+  RpcOptions o = server_options("127.0.9.23", 29023);
+  o.max_connections = 1;
+  int frames = 0;
+  RpcServer server(io, key, kServerId, kLabel, o,
+                   [&](const NodeId&, std::vector<uint8_t>, RpcReply) { ++frames; });
+  ASSERT_TRUE(server.listen().is_ok());
+  RpcClient client(
+      io, key, kClientId, kLabel, client_options("127.0.9.24"),
+      [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [](const tcp::endpoint&, const Status&, size_t) {});
+  ASSERT_TRUE(client.send(ep("127.0.9.23", 29023), bytes("one")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return frames == 1; }));
+  RawSocket late(io, "127.0.9.24", ep("127.0.9.23", 29023));
+  late.watch();
+  ASSERT_TRUE(run_until(io, [&] { return late.closed(); }));
+  EXPECT_EQ(server.counters().closed_connection_limit, 1u);
+  EXPECT_EQ(server.counters().closed_evicted, 0u);
+  ASSERT_TRUE(client.send(ep("127.0.9.23", 29023), bytes("two")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return frames == 2; }));
+}
+
+// An open channel that carries nothing for idle_timeout is closed on both
+// sides; the client redials on its next send.
+TEST(RpcTransport, AnIdleChannelIsClosedAndTheClientRedialsOnDemand) {
+  asio::io_context io;
+  const crypto::Keyring key(crypto::ClusterKey::generate());
+  RpcOptions so = server_options("127.0.9.25", 29025);
+  so.idle_timeout = 1s;
+  std::vector<std::string> at_server;
+  RpcServer server(
+      io, key, kServerId, kLabel, so,
+      [&](const NodeId&, std::vector<uint8_t> p, RpcReply) { at_server.push_back(text(p)); });
+  ASSERT_TRUE(server.listen().is_ok());
+  RpcOptions co = client_options("127.0.9.26");
+  co.idle_timeout = 10min;  // the server's timeout closes it
+  std::vector<Failure> failures;
+  RpcClient client(
+      io, key, kClientId, kLabel, co, [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [&](const tcp::endpoint& e, const Status& s, size_t d) {
+        failures.push_back({e, s, d});
+      });
+  const auto to = ep("127.0.9.25", 29025);
+
+  // Frames more often than the timeout keep the channel open.
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(client.send(to, bytes("busy")).is_ok());
+    const auto next = start + (i + 1) * 200ms;
+    run_until(
+        io, [&] { return std::chrono::steady_clock::now() >= next; }, 1s);
+  }
+  ASSERT_TRUE(run_until(io, [&] { return at_server.size() == 8; }));
+  EXPECT_EQ(server.counters().closed_idle, 0u);
+  EXPECT_TRUE(failures.empty());
+
+  // Silence: the server closes the channel, the client notices.
+  ASSERT_TRUE(run_until(
+      io, [&] { return !failures.empty(); }, 5s));
+  EXPECT_EQ(server.counters().closed_idle, 1u);
+  EXPECT_EQ(server.counters().connections_active, 0u);
+  ASSERT_TRUE(client.send(to, bytes("again")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return at_server.size() == 9; }));
+  EXPECT_EQ(client.counters().connections_dialled, 2u);
+
+  // The client side has its own timeout too.
+  RpcOptions quick = client_options("127.0.9.27");
+  quick.idle_timeout = 200ms;
+  bool quick_failed = false;
+  RpcClient quick_client(
+      io, key, kClientId, kLabel, quick, [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [&](const tcp::endpoint&, const Status&, size_t) { quick_failed = true; });
+  ASSERT_TRUE(quick_client.send(to, bytes("quick")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return at_server.size() == 10; }));
+  ASSERT_TRUE(run_until(
+      io, [&] { return quick_failed; }, 3s));
+  EXPECT_EQ(quick_client.counters().closed_idle, 1u);
+}
+
+// Key rotation reaches open channels: removing the key a channel's handshake
+// used closes it, and a new handshake under that key fails.
+TEST(RpcTransport, RemovingAKeyClosesItsChannelsAndRefusesItsHandshakes) {
+  asio::io_context io;
+  const auto key_a = crypto::ClusterKey::generate();
+  const auto key_b = crypto::ClusterKey::generate();
+  crypto::Keyring server_ring(key_b);
+  ASSERT_TRUE(server_ring.install(key_a).is_ok());
+  std::vector<std::string> at_server;
+  RpcServer server(
+      io, server_ring, kServerId, kLabel, server_options("127.0.9.28", 29028),
+      [&](const NodeId&, std::vector<uint8_t> p, RpcReply) { at_server.push_back(text(p)); });
+  ASSERT_TRUE(server.listen().is_ok());
+  std::vector<Failure> failures;
+  RpcClient client(
+      io, crypto::Keyring(key_a), kClientId, kLabel, client_options("127.0.9.29"),
+      [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [&](const tcp::endpoint& e, const Status& s, size_t d) {
+        failures.push_back({e, s, d});
+      });
+  const auto to = ep("127.0.9.28", 29028);
+  ASSERT_TRUE(client.send(to, bytes("under a")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return at_server.size() == 1; }));
+  EXPECT_EQ(server.counters().handshakes_ok, 1u);
+
+  // The server drops key A: the channel opened under it closes.
+  crypto::Keyring only_b(key_b);
+  server.set_keyring(only_b);
+  ASSERT_TRUE(run_until(
+      io, [&] { return !failures.empty(); }, 2s));
+  EXPECT_EQ(server.counters().closed_key_removed, 1u);
+  EXPECT_EQ(server.counters().connections_active, 0u);
+
+  // A new handshake under A fails; nothing more gets through.
+  ASSERT_TRUE(client.send(to, bytes("still a")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return server.counters().handshakes_failed_auth == 1; }));
+  ASSERT_TRUE(run_until(io, [&] { return failures.size() == 2; }));
+  EXPECT_EQ(at_server.size(), 1u);
+
+  // The client moves to B: it gets through again.
+  client.set_keyring(only_b);
+  ASSERT_TRUE(client.send(to, bytes("under b")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return at_server.size() == 2; }));
+  EXPECT_EQ(at_server.back(), "under b");
+
+  // The client drops a key its channel used: it closes that channel too.
+  crypto::Keyring only_a(key_a);
+  const size_t before = failures.size();
+  client.set_keyring(only_a);
+  ASSERT_TRUE(run_until(
+      io, [&] { return failures.size() > before; }, 2s));
+  EXPECT_EQ(client.counters().closed_key_removed, 1u);
 }
 
 TEST(RpcTransport, AnOverfullQueueClosesTheConnectionAndFailsItsFrames) {
@@ -360,6 +534,30 @@ TEST(RpcTransport, TheClientReconnectsAfterAServerRestart) {
   EXPECT_EQ(client.counters().connections_dialled, 3u);
   EXPECT_EQ(second.counters().connections_accepted, 1u);
   EXPECT_EQ(failures.size(), 2u);
+}
+
+// Out of file descriptors, accept() fails until one is freed: the server
+// retries on a timer instead of spinning, then admits the waiting peer.
+TEST(RpcTransport, AcceptErrorsBackOffInsteadOfSpinning) {
+  asio::io_context io;
+  RpcServer server(io, crypto::Keyring(crypto::ClusterKey::generate()), kServerId, kLabel,
+                   server_options("127.0.9.30", 29030),
+                   [](const NodeId&, std::vector<uint8_t>, RpcReply) {});
+  ASSERT_TRUE(server.listen().is_ok());
+  RawSocket waiting(io, "127.0.9.31", ep("127.0.9.30", 29030));
+  uint64_t errors = 0;
+  {
+    testing::FdExhaustion full;
+    ASSERT_TRUE(full.ok());
+    const auto until = std::chrono::steady_clock::now() + 1s;
+    run_until(
+        io, [&] { return std::chrono::steady_clock::now() >= until; }, 2s);
+    errors = server.counters().accept_errors;
+    EXPECT_EQ(server.counters().connections_accepted, 0u);
+  }
+  EXPECT_GE(errors, 1u);
+  EXPECT_LE(errors, 20u) << "accept() was retried without a pause";
+  ASSERT_TRUE(run_until(io, [&] { return server.counters().connections_accepted == 1; }));
 }
 
 }  // namespace
