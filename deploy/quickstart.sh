@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds Shoal, and starts a three-agent cluster on this
 # machine: agents on 127.0.0.1, 127.0.0.2 and 127.0.0.3 (HTTP :7780, RPC :7781
-# and gossip :7782 of each), sharing a cluster key made with `shoal keygen`,
-# each with its own data dir under the state dir, all started with
-# --bootstrap-expect 3 so that they form one Raft cluster by themselves.
-# Waits for the members and a leader, shows `shoal raft peers`, writes a KV
-# value through one agent and reads it back through another, then kills the
-# leader and shows a write succeed through the survivors.
+# and gossip :7782 of each), each configured by a YAML file (--config) with
+# its own data dir under the state dir, all with --bootstrap-expect 3 so that
+# they form one Raft cluster by themselves. The cluster key and the API token
+# live in 0600 files (--encrypt-file, --api-token-file), never on a command
+# line. Waits for the members and a leader, shows `shoal raft peers`, writes a
+# KV value through one agent and reads it back through another, kills the
+# leader and shows a write succeed through the survivors, then rotates the
+# cluster key (`shoal keyring`, which names keys by id only).
 # `./deploy/quickstart.sh stop` stops the agents. Run it as root on Debian 12
 # (setup.sh installs packages).
 set -euo pipefail
@@ -49,20 +51,39 @@ cmake --build build --target shoal -j "$(nproc)" | tail -n 1
 stop
 mkdir -p "$state"
 chmod 700 "$state"
-# One key for the cluster, kept so that a second run reuses it (the agents'
-# data dirs persist their keyring, which would win over a new key anyway).
+# One key for the cluster and one API token, kept so that a second run reuses
+# them (the agents' data dirs persist their keyring, which would win over a
+# new key anyway). Secrets stay in files of mode 0600.
 if [ ! -s "$state/cluster.key" ]; then
   (umask 077 && "$shoal" keygen >"$state/cluster.key")
 fi
-key=$(cat "$state/cluster.key")
+if [ ! -s "$state/api.token" ]; then
+  (umask 077 && "$shoal" keygen | tr -d '=+/' >"$state/api.token")
+fi
+export SHOAL_TOKEN
+SHOAL_TOKEN=$(cat "$state/api.token")  # the CLI's token, from the environment
 
-for n in "${nodes[@]}"; do
-  addr=127.0.0.$n
-  echo "==> starting node$n on $addr (logs: $state/node$n.log)"
-  "$shoal" agent --name "node$n" --bind "$addr" --data-dir "$state/node$n" \
-    --encrypt "$key" --join 127.0.0.1 --bootstrap-expect 3 >"$state/node$n.log" 2>&1 &
+start_agent() {  # node number
+  local n=$1
+  cat >"$state/node$n.yaml" <<YAML
+name: node$n
+bind: 127.0.0.$n
+data-dir: $state/node$n
+encrypt-file: $state/cluster.key
+api-token-file: $state/api.token
+join: [127.0.0.1]
+bootstrap-expect: 3
+YAML
+  chmod 600 "$state/node$n.yaml"
+  "$shoal" agent --config "$state/node$n.yaml" >>"$state/node$n.log" 2>&1 &
   echo $! >"$state/node$n.pid"
   disown  # the shell says nothing when an agent is killed below
+}
+
+for n in "${nodes[@]}"; do
+  echo "==> starting node$n on 127.0.0.$n (config: $state/node$n.yaml, logs: $state/node$n.log)"
+  : >"$state/node$n.log"
+  start_agent "$n"
 done
 
 failed() {
@@ -133,10 +154,7 @@ SHOAL_ADDR=http://127.0.0.$survivor:7780 "$shoal" status --json |
   sed -n 's/.*"leader_name": *"\([^"]*\)".*/\1/p'
 echo "==> restarting $leader on its data dir: it rejoins as a voter"
 n=${leader#node}
-"$shoal" agent --name "$leader" --bind "127.0.0.$n" --data-dir "$state/$leader" \
-  --encrypt "$key" --join 127.0.0.1 >>"$state/$leader.log" 2>&1 &
-echo $! >"$state/$leader.pid"
-disown
+start_agent "$n"
 for i in $(seq 100); do
   SHOAL_ADDR=http://127.0.0.$n:7780 "$shoal" kv get --stale quickstart/after-failover \
     >/dev/null 2>&1 && break
@@ -147,17 +165,49 @@ echo -n "$leader reads its local replica: "
 SHOAL_ADDR=http://127.0.0.$n:7780 "$shoal" kv get --stale quickstart/after-failover
 echo
 
+echo "==> no agent has a secret on its command line"
+for n in "${nodes[@]}"; do
+  if tr '\0' ' ' <"/proc/$(cat "$state/node$n.pid")/cmdline" |
+    grep -Fq -e "$(cat "$state/cluster.key")" -e "$SHOAL_TOKEN"; then
+    failed "node$n has a secret on its command line"
+  fi
+done
+echo "checked /proc/PID/cmdline of node1..node3: only --config FILE"
+echo
+echo "==> rotating the cluster key: install a new one, use it, remove the old one"
+(umask 077 && "$shoal" keygen >"$state/cluster.key.new")
+old_id=$("$shoal" keyring list --local --json | grep -o '"id": *"[0-9a-f]\{8\}"' | head -n 1 |
+  grep -o '[0-9a-f]\{8\}')  # the primary comes first
+for i in $(seq 100); do
+  "$shoal" keyring install --key-file "$state/cluster.key.new" >"$state/rotate.out" 2>&1 && break
+  [ "$i" -eq 100 ] && failed "keyring install did not reach every agent: $(cat "$state/rotate.out")"
+  sleep 0.2
+done
+cat "$state/rotate.out"
+new_id=$(sed -n 's/.*key \([0-9a-f]\{8\}\).*/\1/p' "$state/rotate.out")
+"$shoal" keyring use "$new_id"
+"$shoal" keyring remove "$old_id"
+mv "$state/cluster.key.new" "$state/cluster.key"
+echo "==> shoal keyring list (key ids only: the API never returns key material)"
+"$shoal" keyring list
+echo
+
 cat <<MSG
 
-Shoal is running: three agents in one encrypted Raft cluster (key in $state/cluster.key).
+Shoal is running: three agents in one encrypted Raft cluster, configured by
+$state/node*.yaml (key in $state/cluster.key, API token in $state/api.token).
 Try next:
   export SHOAL_ADDR=http://127.0.0.1:7780     # the CLI talks to node1
+  export SHOAL_TOKEN=\$(cat $state/api.token)  # every API call but health needs it
   $shoal status
   $shoal raft peers
   $shoal kv put app/config '{"replicas": 3}'  # any agent takes writes
   $shoal kv list app/
   $shoal raft transfer-leader node3
-  curl -s 'http://127.0.0.2:7780/v1/kv/app/config?index=1&wait=30s'   # a blocking query
+  curl -s -H "Authorization: Bearer \$SHOAL_TOKEN" \\
+    'http://127.0.0.2:7780/v1/kv/app/config?index=1&wait=30s'   # a blocking query
+  $shoal keyring list
+  kill -HUP \$(cat $state/node1.pid)          # re-read node1.yaml and the token file
   $shoal members
   $shoal snapshot save /tmp/shoal.snap
   kill -9 \$(cat $state/node3.pid); watch -n 0.5 $shoal members
