@@ -13,6 +13,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "node/accept_backoff.h"
 #include "node/agent_config.h"
 
 namespace shoal::node {
@@ -43,7 +44,7 @@ struct GossipTransport::State {
         options(o),
         udp_socket(io_),
         acceptor(io_),
-        accept_timer(io_),
+        accept_backoff(io_, "gossip", o.accept_retry),
         on_packet(std::move(p)),
         on_stream(std::move(s)),
         on_reply(std::move(r)) {}
@@ -53,8 +54,7 @@ struct GossipTransport::State {
   GossipTransportOptions options;
   udp::socket udp_socket;
   tcp::acceptor acceptor;
-  asio::steady_timer accept_timer;  // paces accept() after errors such as EMFILE
-  bool accept_failing = false;      // the last accept() failed (log the first only)
+  AcceptBackoff accept_backoff;  // paces accept() after errors such as EMFILE
   std::array<uint8_t, kMaxDatagramBytes> datagram{};
   udp::endpoint datagram_from;
   PacketHandler on_packet;
@@ -423,19 +423,10 @@ void accept_next(const std::shared_ptr<State>& state) {
       // Usually out of file descriptors: the connection stays in the backlog
       // and accept() would fail again at once, so pause instead of spinning.
       ++state->stats.accept_errors;
-      if (!state->accept_failing) {
-        spdlog::warn("gossip: accept failed: {}; retrying every {}", ec.message(),
-                     format_duration(state->options.accept_retry));
-      }
-      state->accept_failing = true;
-      state->accept_timer.expires_after(state->options.accept_retry);
-      state->accept_timer.async_wait([state](const error_code& e) {
-        if (!e) accept_next(state);
-      });
+      state->accept_backoff.failed(ec, [state] { accept_next(state); });
       return;
     }
-    if (state->accept_failing) spdlog::info("gossip: accepting again");
-    state->accept_failing = false;
+    state->accept_backoff.succeeded();
     admit(state, std::move(socket));
     accept_next(state);
   });
@@ -516,7 +507,7 @@ void GossipTransport::stop() {
   error_code ignored;
   state_->udp_socket.close(ignored);
   state_->acceptor.close(ignored);
-  state_->accept_timer.cancel();
+  state_->accept_backoff.cancel();
   const std::vector<Stream*> streams(state_->streams.begin(), state_->streams.end());
   for (Stream* s : streams) s->close();
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "node/accept_backoff.h"
 #include "node/agent_config.h"
 #include "node/version.h"
 
@@ -32,10 +33,10 @@ class Session;
 // HttpServer object (its handler still queued in the io_context) stays safe.
 struct HttpServer::State {
   State(asio::io_context& io, std::shared_ptr<const Router> r, HttpServerOptions o)
-      : acceptor(io), retry_timer(io), router(std::move(r)), options(o) {}
+      : acceptor(io), accept_backoff(io, "http"), router(std::move(r)), options(o) {}
 
   tcp::acceptor acceptor;
-  asio::steady_timer retry_timer;  // paces accept() after errors such as EMFILE
+  AcceptBackoff accept_backoff;  // paces accept() after errors such as EMFILE
   std::shared_ptr<const Router> router;
   HttpServerOptions options;
   std::unordered_set<Session*> sessions;
@@ -295,13 +296,10 @@ void on_accept(const std::shared_ptr<HttpServer::State>& state, beast::error_cod
   if (state->stopping || ec == asio::error::operation_aborted) return;
   if (ec) {
     // Usually out of file descriptors; try again shortly rather than spin.
-    spdlog::warn("http: accept failed: {}", ec.message());
-    state->retry_timer.expires_after(std::chrono::milliseconds(100));
-    state->retry_timer.async_wait([state](beast::error_code wait_ec) {
-      if (!wait_ec) accept_next(state);
-    });
+    state->accept_backoff.failed(ec, [state] { accept_next(state); });
     return;
   }
+  state->accept_backoff.succeeded();
   if (state->sessions.size() >= state->options.max_connections) {
     // Once per burst in the log; every refusal in the metrics.
     if (state->refused++ % 1000 == 0) {
@@ -371,7 +369,7 @@ void HttpServer::stop() {
   state_->stopping = true;
   beast::error_code ignored;
   state_->acceptor.close(ignored);
-  state_->retry_timer.cancel();
+  state_->accept_backoff.cancel();
   // shutdown() may close a session, but its destructor runs later, from the
   // io_context, so iterating over a copy is safe either way.
   const std::vector<Session*> sessions(state_->sessions.begin(), state_->sessions.end());

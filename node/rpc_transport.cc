@@ -15,6 +15,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "node/accept_backoff.h"
 #include "node/agent_config.h"
 #include "node/keyring_file.h"
 
@@ -67,7 +68,7 @@ struct RpcState {
         on_failure(std::move(fail)),
         client(is_client),
         acceptor(io_),
-        accept_timer(io_) {}
+        accept_backoff(io_, "rpc", o.accept_retry) {}
 
   asio::io_context& io;
   crypto::Keyring keyring;
@@ -78,8 +79,7 @@ struct RpcState {
   RpcFailureHandler on_failure;  // client only
   bool client;
   tcp::acceptor acceptor;           // server only
-  asio::steady_timer accept_timer;  // server: paces accept() after errors
-  bool accept_failing = false;      // server: the last accept() failed
+  AcceptBackoff accept_backoff;  // server: paces accept() after errors such as EMFILE
   // Server: inbound connections still in their handshake, oldest first (the
   // one evicted when a newcomer finds every slot taken).
   std::list<RpcConnection*> handshaking;
@@ -589,19 +589,10 @@ void accept_next(const std::shared_ptr<RpcState>& state) {
       // Usually out of file descriptors: the connection stays in the backlog
       // and accept() would fail again at once, so pause instead of spinning.
       ++state->counters.accept_errors;
-      if (!state->accept_failing) {
-        spdlog::warn("rpc: accept failed: {}; retrying every {} ms", ec.message(),
-                     state->options.accept_retry.count());
-      }
-      state->accept_failing = true;
-      state->accept_timer.expires_after(state->options.accept_retry);
-      state->accept_timer.async_wait([state](const error_code& e) {
-        if (!e) accept_next(state);
-      });
+      state->accept_backoff.failed(ec, [state] { accept_next(state); });
       return;
     }
-    if (state->accept_failing) spdlog::info("rpc: accepting again");
-    state->accept_failing = false;
+    state->accept_backoff.succeeded();
     admit(state, std::move(socket));
     accept_next(state);
   });
@@ -645,7 +636,7 @@ void RpcServer::stop() {
   state_->stopped = true;
   error_code ignored;
   state_->acceptor.close(ignored);
-  state_->accept_timer.cancel();
+  state_->accept_backoff.cancel();
   detail::close_all(*state_, Status::unavailable("server stopped"));
 }
 
