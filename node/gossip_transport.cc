@@ -270,25 +270,37 @@ class Stream : public std::enable_shared_from_this<Stream> {
     read_chunk();
   }
 
-  // Room for `need` bytes in in_: capacity doubles (up to the frame's size),
-  // and while the request is unauthenticated the growth comes out of the
-  // budget shared by all such streams. False: over budget, closed.
+  // Room for `need` bytes in in_: capacity doubles (up to the frame's size).
+  // While the request is unauthenticated, growth past the first chunk comes
+  // out of the budget shared by all such streams (the first chunk is free,
+  // so a small request never waits on it: 64 streams x 64 KiB at most). Over
+  // budget, the holders silent longest are closed to make room, so streams
+  // that announce large frames and then stall cannot lock real peers out;
+  // when this stream is the one silent longest, it is closed instead.
+  // False: this stream was closed.
   bool reserve(size_t need) {
     if (need <= in_.capacity()) return true;
     const size_t cap = std::min(expected_, std::max(need, in_.capacity() * 2));
     if (waiting_) {
       auto& held_total = state_->stats.unauthenticated_bytes;
-      const size_t more = cap - held_;
-      if (held_total + more > state_->options.max_unauthenticated_bytes) {
+      const size_t counted = cap > kReadChunk ? cap - kReadChunk : 0;
+      const size_t more = counted > held_ ? counted - held_ : 0;
+      while (held_total + more > state_->options.max_unauthenticated_bytes) {
+        Stream* victim = nullptr;
+        for (Stream* s : state_->unauthenticated) {
+          if (s->held_ > 0 || s == this) {
+            victim = s;
+            break;
+          }
+        }
         ++state_->stats.streams_in_over_budget;
-        spdlog::debug(
-            "gossip: closed the stream from {}: unauthenticated streams hold {} bytes already",
-            peer_, held_total);
-        close();
-        return false;
+        spdlog::debug("gossip: closed the stream from {}: unauthenticated streams hold {} bytes",
+                      victim->peer_, held_total);
+        victim->close();  // gives its bytes back
+        if (victim == this) return false;
       }
       held_total += more;
-      held_ = cap;
+      held_ = std::max(held_, counted);
     }
     in_.reserve(cap);
     return true;

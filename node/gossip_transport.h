@@ -14,8 +14,11 @@
 // nothing, so what it may cost is bounded: a frame body is read as its bytes
 // arrive, in steps of at most 64 KiB, into a buffer that grows only then (a
 // length header announcing 8 MiB costs nothing); all inbound streams still
-// reading their request share max_unauthenticated_bytes (a stream that would
-// exceed it is closed); and at max_inbound_streams a newcomer evicts the
+// reading their request share max_unauthenticated_bytes beyond the first
+// 64 KiB of each (over it, the holders silent longest are closed to make
+// room, the growing stream itself when it is silent longest, so stalled
+// streams cannot lock a real peer out); and at max_inbound_streams a newcomer
+// evicts the
 // stream that has gone longest without delivering a byte among those still
 // reading their request, so silent connections cannot keep a real peer out
 // (only when every stream is past its request is the newcomer refused).
@@ -51,7 +54,8 @@ struct GossipTransportOptions {
   // How long an accepted stream may take to send its request and take the reply.
   std::chrono::milliseconds inbound_timeout{10'000};
   // The most bytes all inbound streams still reading their (unauthenticated)
-  // request may hold together; a stream that would exceed it is closed.
+  // request may hold together beyond the first 64 KiB of each; over it, the
+  // holders silent longest are closed.
   size_t max_unauthenticated_bytes = 32 << 20;
   // The pause before accepting again after accept() failed (EMFILE).
   std::chrono::milliseconds accept_retry{100};

@@ -87,11 +87,12 @@ struct Client {
                                              : "error: " + r.status().to_string());
         });
   }
-  void ask(uint64_t id, const char* ip, uint16_t port) {
+  void ask(uint64_t id, const char* ip, uint16_t port,
+           std::vector<uint8_t> payload = {'p', 'i', 'n', 'g'}) {
     gossip::StreamRequest r;
     r.id = id;
     r.to = gossip::Address{ip, port};
-    r.payload = {'p', 'i', 'n', 'g'};
+    r.payload = std::move(payload);
     r.timeout = 5s;
     transport->open_stream(r);
   }
@@ -165,21 +166,54 @@ TEST(GossipTransport, UnauthenticatedStreamsHoldWhatTheySentWithinABudget) {
     senders.back()->write(std::vector<uint8_t>(200 << 10, 0xcd));
     senders.back()->watch();
   }
+  first.watch();
   ASSERT_TRUE(run_until(io, [&] { return server.stats().streams_in_over_budget > 0; }));
   EXPECT_LE(server.stats().unauthenticated_bytes, 512u << 10);
   size_t closed = 0;
   run_until(io, [&] {
-    closed = 0;
+    closed = first.closed() ? 1 : 0;
     for (const auto& s : senders) closed += s->closed() ? 1 : 0;
     return closed == server.stats().streams_in_over_budget;
   });
   EXPECT_EQ(closed, server.stats().streams_in_over_budget);
+  EXPECT_TRUE(first.closed()) << "the holder silent longest made room";
 
   // A real request still fits and gets its answer.
   Client client(io, ring, "127.0.22.104");
   client.ask(1, "127.0.22.101", 29221);
   ASSERT_TRUE(run_until(io, [&] { return !client.replies.empty(); }));
   EXPECT_EQ(client.replies[0].second, "pong");
+}
+
+// Streams that announce large frames, send part and stall hold the budget; a
+// real peer's large request still gets through: the stalled holders silent
+// longest are closed to make room for it.
+TEST(GossipTransport, StalledHoldersOfTheBudgetMakeRoomForARealPeer) {
+  asio::io_context io;
+  const crypto::Keyring ring(crypto::ClusterKey::generate());
+  GossipTransportOptions o;
+  o.max_unauthenticated_bytes = 256 << 10;
+  Server server(io, ring, "127.0.22.121", 29223, o);
+  ASSERT_TRUE(server.transport->listen().is_ok());
+
+  std::vector<std::unique_ptr<RawSocket>> stalled;
+  for (int i = 0; i < 3; ++i) {
+    stalled.push_back(std::make_unique<RawSocket>(io, "127.0.22.122", "127.0.22.121", 29223));
+    stalled.back()->header(8 << 20);
+    stalled.back()->write(std::vector<uint8_t>(150 << 10, 0xee));
+    stalled.back()->watch();
+    ASSERT_TRUE(run_until(
+        io, [&] { return server.stats().stream_bytes_received >= (i + 1) * ((150u << 10) + 4); }));
+  }
+  EXPECT_GT(server.stats().unauthenticated_bytes, 128u << 10);
+
+  Client client(io, ring, "127.0.22.123");
+  client.ask(1, "127.0.22.121", 29223, std::vector<uint8_t>(300 << 10, 'p'));
+  ASSERT_TRUE(run_until(io, [&] { return !client.replies.empty(); }));
+  EXPECT_EQ(client.replies[0].second, "pong");
+  EXPECT_LE(server.stats().unauthenticated_bytes, 256u << 10);
+  ASSERT_EQ(server.requests.size(), 1u);
+  EXPECT_EQ(server.requests[0].size(), 300u << 10);
 }
 
 // At the cap on inbound streams, a newcomer evicts the stream that has been
