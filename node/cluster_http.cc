@@ -287,8 +287,15 @@ void AgentCluster::Impl::serve_kv(const HttpRequest& req, HttpRespond respond) {
     return;
   }
   // A blocking query: read once the KV index passes the client's, at the end
-  // of its wait, or never if the client goes away first.
-  if (!waiters.add(*kreq->index, kreq->wait, req.cancel, read)) {
+  // of its wait, or never if the client goes away first. What waits keeps
+  // only the request without its blocking part: the read after the wait
+  // must not block again where it is forwarded (an observer forwards it to
+  // the leader), and a waiter holds no body.
+  auto after_wait = std::make_shared<HttpRequest>(without_blocking_query(req));
+  auto read_after_wait = [this, after_wait, kreq, local, respond] {
+    read_consistent(*after_wait, kreq->stale, local, respond);
+  };
+  if (!waiters.add(*kreq->index, kreq->wait, req.cancel, read_after_wait)) {
     HttpResponse busy =
         HttpResponse::error(429,
                             "too many blocking queries wait on this agent (the most is " +

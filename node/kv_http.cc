@@ -69,6 +69,8 @@ std::variant<KvHttpRequest, HttpResponse> parse_kv_request(const HttpRequest& re
   switch (request.method) {
     case HttpMethod::get:
       r.op = recurse ? KvHttpRequest::Op::kList : KvHttpRequest::Op::kGet;
+      // Nothing reads it, and a blocking query would hold it for minutes.
+      if (!request.body.empty()) return bad("a GET takes no body", "body");
       if (r.cas) return bad("cas applies to PUT and DELETE", "cas");
       if (r.raw && recurse) return bad("raw reads one key, not a subtree", "raw");
       if (auto idx = request.query_value("index")) {
@@ -105,6 +107,38 @@ std::variant<KvHttpRequest, HttpResponse> parse_kv_request(const HttpRequest& re
     if (!st.is_ok()) return bad(st.message(), "key");
   }
   return r;
+}
+
+HttpRequest without_blocking_query(const HttpRequest& req) {
+  HttpRequest out;
+  out.method = req.method;
+  out.path = req.path;
+  out.query = req.query;
+  out.query.erase("index");
+  out.query.erase("wait");
+  out.params = req.params;
+  out.headers = req.headers;
+  out.remote = req.remote;
+  out.forwarded_hops = req.forwarded_hops;
+  out.cancel = req.cancel;
+  // The target's query without index= and wait=, the rest kept as sent.
+  const size_t qmark = req.target.find('?');
+  out.target = req.target.substr(0, qmark);
+  if (qmark != std::string::npos) {
+    std::string_view rest = std::string_view(req.target).substr(qmark + 1);
+    std::string kept;
+    while (!rest.empty()) {
+      const size_t amp = rest.find('&');
+      const std::string_view pair = rest.substr(0, amp);
+      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+      const std::string_view key = pair.substr(0, pair.find('='));
+      if (pair.empty() || key == "index" || key == "wait") continue;
+      kept += kept.empty() ? "" : "&";
+      kept += pair;
+    }
+    if (!kept.empty()) out.target += "?" + kept;
+  }
+  return out;
 }
 
 nlohmann::json kv_entry_json(const scheduler::KvEntry& e) {

@@ -50,6 +50,12 @@ inline constexpr std::chrono::milliseconds kMaxBlockingWait = std::chrono::minut
 // field, 413 for an oversized value).
 std::variant<KvHttpRequest, HttpResponse> parse_kv_request(const HttpRequest& request);
 
+// The request without its blocking query (index= and wait= dropped from the
+// target and the query; the rest of the target kept as sent) and without a
+// body: what a read forwards once its local wait has ended, so that the
+// leader answers at once instead of waiting a second time.
+HttpRequest without_blocking_query(const HttpRequest& req);
+
 // {"key", "value" (base64), "create_index", "modify_index"}.
 nlohmann::json kv_entry_json(const scheduler::KvEntry& e);
 // The response to a read: one entry (or its raw bytes), or a list; 404 when

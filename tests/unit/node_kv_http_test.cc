@@ -118,6 +118,34 @@ TEST(KvHttp, BadRequestsNameTheField) {
   EXPECT_EQ(err(parse_kv_request(req(HttpMethod::post, "a"))).status, 405u);
 }
 
+TEST(KvHttp, AGetWithABodyIs400) {
+  const HttpResponse r = err(
+      parse_kv_request(req(HttpMethod::get, "a/b", {{"index", "1"}}, std::string(1 << 20, 'x'))));
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_NE(r.body.find("\"body\""), std::string::npos) << r.body;
+}
+
+TEST(KvHttp, WithoutBlockingQueryDropsIndexAndWaitOnly) {
+  HttpRequest in;
+  in.method = HttpMethod::get;
+  in.target = "/v1/kv/a%2Fb?index=7&recurse&wait=10m&stale&x=a%26b&indexed=1";
+  in.path = "/v1/kv/a%2Fb";
+  in.query = {{"index", "7"}, {"recurse", ""}, {"wait", "10m"},
+              {"stale", ""},  {"x", "a&b"},    {"indexed", "1"}};
+  in.body = "ignored";
+  in.forwarded_hops = 1;
+  const HttpRequest out = without_blocking_query(in);
+  EXPECT_EQ(out.target, "/v1/kv/a%2Fb?recurse&stale&x=a%26b&indexed=1");
+  EXPECT_FALSE(out.query.contains("index"));
+  EXPECT_FALSE(out.query.contains("wait"));
+  EXPECT_TRUE(out.query.contains("recurse"));
+  EXPECT_TRUE(out.body.empty());
+  EXPECT_EQ(out.forwarded_hops, 1);
+  HttpRequest only;
+  only.target = "/v1/kv/k?index=1&wait=1s";
+  EXPECT_EQ(without_blocking_query(only).target, "/v1/kv/k");
+}
+
 TEST(KvHttp, RendersEntriesRawListsAndOutcomes) {
   scheduler::KvEntry e{"a/b", {'h', 'i', 0xff}, 3, 7};
   KvHttpRequest get;
