@@ -65,8 +65,19 @@ const char* signal_name(int sig) {
 
 // Once a shutdown has begun, a second SIGINT or SIGTERM means "now": the
 // operator has given up on the clean path (a hung disk, a stuck peer).
+// signals_during_shutdown counts the signals the shutdown already owes to
+// one (1 when a signal started it, 0 when POST /v1/agent/leave or stop()
+// did, so that the first signal then is merely noted).
 // Async-signal-safe: write(2) and _exit(2) only.
+std::atomic<int> signals_during_shutdown{0};
+
 extern "C" void exit_at_once(int sig) {
+  if (signals_during_shutdown.fetch_add(1) == 0) {
+    static constexpr char kNoted[] =
+        "shoal agent: already shutting down; a second signal exits at once\n";
+    [[maybe_unused]] const auto n = ::write(STDERR_FILENO, kNoted, sizeof kNoted - 1);
+    return;
+  }
   static constexpr char kMessage[] = "shoal agent: second signal during shutdown, exiting now\n";
   [[maybe_unused]] const auto n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
   ::_exit(128 + sig);
@@ -257,6 +268,7 @@ void Agent::Impl::wait_for_signal() {
   signals->async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;  // cancelled by shutdown()
     spdlog::info("received {}, shutting down", signal_name(sig));
+    signals_during_shutdown = 1;
     shutdown();
   });
 }
@@ -300,6 +312,14 @@ void Agent::Impl::reload_config() {
     router->require_token(next->api_token, {"/v1/agent/health"});
     config.api_token = next->api_token;
     spdlog::info("the API token {}", config.api_token.empty() ? "was removed" : "changed");
+    boost::system::error_code ec;
+    const auto http_address = asio::ip::make_address(config.http_bind, ec);
+    if (config.api_token.empty() && !ec && !http_address.is_loopback()) {
+      spdlog::warn(
+          "SECURITY: the HTTP API listens on {} and now has no --api-token: anyone who can reach "
+          "it can read and change the cluster's state",
+          format_host_port(config.http_bind, config.http_port));
+    }
   }
   config.api_token_file = next->api_token_file;
   if (changed_live.empty() && restart_needed.empty()) {

@@ -124,6 +124,9 @@ Status AgentCluster::Impl::start() {
   RpcOptions server_options;
   server_options.bind = bind;
   server_options.port = static_cast<uint16_t>(config.rpc_port);
+  // The side that dials closes an idle channel first: a server closing at
+  // the same moment could drop a frame the client was just sending.
+  server_options.idle_timeout = 2 * client_options.idle_timeout;
   server = std::make_unique<RpcServer>(
       *rpc_io, gossip.keyring(), identity.id, config.cluster_label, server_options,
       [this](const NodeId& peer, std::vector<uint8_t> frame, RpcReply reply) {

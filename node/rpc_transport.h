@@ -86,6 +86,8 @@ struct RpcOptions {
   // An open channel that carries no frame either way for this long is
   // closed (the client redials on its next send). Longer than any request
   // waits for its answer: a forwarded blocking query waits up to 10 minutes.
+  // The agent gives its server twice its client's, so that the dialling side
+  // closes first and never loses a frame to a close from the other end.
   std::chrono::milliseconds idle_timeout{15 * 60'000};
   // Server: the pause before accepting again after accept() failed (out of
   // file descriptors, say), so the loop does not spin.
