@@ -30,7 +30,9 @@ std::string write(const std::string& path, const std::string& text, mode_t mode 
 // What the CLI builds from a command line: the values and their names.
 AgentConfig flags(std::map<std::string, std::string> given = {}) {
   AgentConfig c;
-  for (const auto& [key, value] : given) {
+  for (const auto& entry : given) {
+    const std::string& key = entry.first;
+    const std::string& value = entry.second;  // not a structured binding: lambdas use it
     const AgentFlag* f = find_agent_flag(key);
     if (f == nullptr) ADD_FAILURE() << "no flag " << key;
     std::visit(
