@@ -6,15 +6,14 @@
 // that use it must not open files meanwhile (gtest's output goes to fds that
 // are already open).
 //
-// Logging is off meanwhile, and the logger is called once before the
-// descriptors run out: UBSan's vptr check probes memory through a pipe, which
-// cannot be made without descriptors, so a first check of the logger's type
-// during the exhaustion would report a false "invalid vptr" when the server
-// logs its accept error. A check made beforehand is cached.
+// Not under the sanitizers: UBSan's vptr check probes memory through a pipe,
+// which cannot be made while every descriptor is taken, so the first check
+// of a type during the exhaustion (asio's timer queue, spdlog's logger)
+// reports a false "invalid vptr". Tests skip there (kUsable is false) and
+// run in the plain build.
 #pragma once
 
 #include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -27,9 +26,19 @@ namespace shoal::testing {
 
 class FdExhaustion {
  public:
-  FdExhaustion() : saved_level_(spdlog::get_level()) {
-    spdlog::set_level(spdlog::level::off);
-    spdlog::warn("{}", "not logged: warms UBSan's type cache for spdlog::logger");
+#if defined(__SANITIZE_ADDRESS__)
+  static constexpr bool kUsable = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  static constexpr bool kUsable = false;
+#else
+  static constexpr bool kUsable = true;
+#endif
+#else
+  static constexpr bool kUsable = true;
+#endif
+
+  FdExhaustion() {
     ::getrlimit(RLIMIT_NOFILE, &saved_);
     int highest = 2;
     std::error_code ec;
@@ -61,11 +70,9 @@ class FdExhaustion {
     for (int fd : fillers_) ::close(fd);
     fillers_.clear();
     ::setrlimit(RLIMIT_NOFILE, &saved_);
-    spdlog::set_level(saved_level_);
   }
 
  private:
-  spdlog::level::level_enum saved_level_;
   rlimit saved_{};
   std::vector<int> fillers_;
   bool ok_ = false;
