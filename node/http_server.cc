@@ -46,6 +46,10 @@ struct HttpServer::State {
 
 namespace {
 
+// linger_close(): how long and how much a closing connection is drained.
+constexpr std::chrono::milliseconds kLingerTime{1'000};
+constexpr size_t kLingerBytes = 1 << 20;
+
 std::string to_std(boost::string_view s) { return {s.data(), s.size()}; }
 
 std::string endpoint_text(const tcp::endpoint& ep) {
@@ -108,6 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
       method_ = to_std(parser_->get().method_string());
       target_ = to_std(target);
       keep_alive_ = false;
+      linger_ = true;  // the body, if the client sent it, stays unread
       version_ = parser_->get().version();
       write_response(std::move(*refused));
       return;
@@ -222,6 +227,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void reply_and_close(HttpResponse r) {
     keep_alive_ = false;
+    linger_ = true;  // what the client sent after the fault stays unread
     version_ = 11;
     method_ = "-";
     target_ = "-";
@@ -259,11 +265,35 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_write(beast::error_code ec, size_t /*bytes*/) {
+    if (!ec && linger_ && !state_->stopping) return linger_close();
     if (ec || !keep_alive_ || state_->stopping) {
       close();
       return;
     }
     read_request();
+  }
+
+  // Closing a socket with unread bytes sends a reset, and a reset can destroy
+  // the answer before the client has read it (a 403 or 413 sent before the
+  // body). So: stop sending, read and discard what the client still sends,
+  // at most kLingerBytes for at most kLingerTime, then close.
+  void linger_close() {
+    phase_ = Phase::kWriting;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kLingerTime);
+    drain_.resize(16 << 10);
+    drain();
+  }
+
+  void drain() {
+    stream_.async_read_some(asio::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ >= kLingerBytes)
+                                return self->stream_.close();
+                              self->drain();
+                            });
   }
 
   void close() {
@@ -284,6 +314,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Phase phase_ = Phase::kReading;
   unsigned version_ = 11;
   bool keep_alive_ = false;
+  bool linger_ = false;      // answered before reading the whole request
+  std::vector<char> drain_;  // linger_close()'s discard buffer
+  size_t drained_ = 0;
   std::string remote_;
   std::string method_;
   std::string target_;

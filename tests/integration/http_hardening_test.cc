@@ -158,6 +158,25 @@ TEST_F(HttpHardeningServerTest, WithoutTheTokenA403ComesRightAfterTheHeader) {
   EXPECT_EQ(http_get(kServerHost, port_, "/v1/agent/health")->status, 200u);
 }
 
+// A client that sent its body along with the header still reads the 403:
+// the server drains what it will not read instead of closing on it (a close
+// with unread bytes sends a reset, which destroys the answer in flight).
+TEST_F(HttpHardeningServerTest, A403ReachesAClientThatAlreadySentItsBody) {
+  router_->require_token("T0ken", {"/v1/agent/health"});
+  ASSERT_NO_FATAL_FAILURE(start());
+  for (int i = 0; i < 5; ++i) {
+    HttpConnection c;
+    ASSERT_TRUE(c.connect(kServerHost, port_));
+    ASSERT_TRUE(c.send_raw("PUT /v1/kv/k HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n" +
+                           std::string(256 << 10, 'b')));
+    auto r = c.read_response(3s);
+    ASSERT_TRUE(r.has_value()) << "the 403 was lost (attempt " << i << ")";
+    EXPECT_EQ(r->status, 403u);
+    EXPECT_TRUE(c.closed_by_peer(3s));
+  }
+  EXPECT_EQ(bodies_read_.load(), 0);
+}
+
 TEST_F(HttpHardeningServerTest, AClientThatGoesAwayCancelsItsRequest) {
   ASSERT_NO_FATAL_FAILURE(start());
   auto c = std::make_unique<HttpConnection>();
