@@ -6,15 +6,14 @@
 // local user can read in /proc); use and remove take the 8-hex-digit id that
 // `list` and `install` print.
 #include <CLI/CLI.hpp>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "cli/api_client.h"
 #include "cli/command.h"
 #include "cli/table.h"
 #include "core/crypto.h"
+#include "node/agent_config_file.h"
 
 namespace shoal::cli {
 namespace {
@@ -119,22 +118,23 @@ class KeyringCommand final : public Command {
     return write_stdout(out) ? kExitOk : kExitFailure;
   }
 
-  // The key for install: --key-file, else KEY, else stdin ("-" or omitted).
+  // The key for install: --key-file (read as the agent reads --encrypt-file),
+  // else KEY, else the first line of stdin ("-" or omitted).
   Result<std::string> install_key() const {
     std::string text;
     if (!key_file_.empty()) {
       if (!key_.empty()) return Status::invalid_argument("give KEY or --key-file, not both");
-      std::ifstream in(key_file_);
-      if (!in) return Status::invalid_argument("--key-file: cannot read " + key_file_);
-      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      auto secret = node::read_secret(key_file_);
+      if (!secret.is_ok()) {
+        return Status::invalid_argument("--key-file: " + secret.status().message());
+      }
+      text = std::move(secret).value();
     } else if (!key_.empty() && key_ != "-") {
       text = key_;
     } else {
       std::getline(std::cin, text);
+      if (text.ends_with('\r')) text.pop_back();
     }
-    const size_t begin = text.find_first_not_of(" \t\r\n");
-    const size_t end = text.find_last_not_of(" \t\r\n");
-    text = begin == std::string::npos ? std::string() : text.substr(begin, end - begin + 1);
     crypto::init();
     auto key = crypto::ClusterKey::from_base64(text);
     if (!key.is_ok()) return Status::invalid_argument("KEY: " + key.status().message());

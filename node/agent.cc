@@ -94,6 +94,8 @@ struct Agent::Impl {
   void wait_for_signal();
   void wait_for_hangup();
   void reload_config();
+  // Warns when HTTP listens beyond loopback without an API token.
+  void warn_if_api_open() const;
   void shutdown();
 
   AgentConfig config;
@@ -226,14 +228,8 @@ Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemer
   boost::system::error_code ec;
   const auto http_address = asio::ip::make_address(config.http_bind, ec);
   if (ec) return Status::invalid_argument("--http-bind: " + ec.message());
-  if (!config.api_token.empty()) {
-    router->require_token(config.api_token, {"/v1/agent/health"});
-  } else if (!http_address.is_loopback()) {
-    spdlog::warn(
-        "SECURITY: the HTTP API listens on {} without --api-token: anyone who can reach it can "
-        "read and change the cluster's state",
-        format_host_port(config.http_bind, config.http_port));
-  }
+  router->require_token(config.api_token, {"/v1/agent/health"});
+  warn_if_api_open();
   // The cap follows the descriptors this agent may open (after start raised
   // RLIMIT_NOFILE as far as it could).
   HttpServerOptions http_options;
@@ -273,6 +269,16 @@ void Agent::Impl::wait_for_signal() {
   });
 }
 
+void Agent::Impl::warn_if_api_open() const {
+  boost::system::error_code ec;
+  const auto http_address = asio::ip::make_address(config.http_bind, ec);
+  if (!config.api_token.empty() || ec || http_address.is_loopback()) return;
+  spdlog::warn(
+      "SECURITY: the HTTP API listens on {} without --api-token: anyone who can reach it can "
+      "read and change the cluster's state",
+      format_host_port(config.http_bind, config.http_port));
+}
+
 void Agent::Impl::wait_for_hangup() {
   hangup->async_wait([this](const boost::system::error_code& ec, int) {
     if (ec) return;  // cancelled by shutdown()
@@ -295,13 +301,13 @@ void Agent::Impl::reload_config() {
   }
   for (const auto& w : next->warnings) spdlog::warn("SECURITY: {}", w);
   std::vector<std::string> changed_live;
-  std::string restart_needed;
+  std::vector<std::string> restart_needed;
   for (const AgentFlag& flag : agent_flags()) {
     if (flag_value_text(config, flag) == flag_value_text(*next, flag)) continue;
     if (flag.live) {
       changed_live.emplace_back(flag.name);
     } else {
-      restart_needed += (restart_needed.empty() ? "" : ", ") + std::string(flag.name);
+      restart_needed.emplace_back(flag.name);
     }
   }
   if (next->log_level != config.log_level) {
@@ -312,28 +318,24 @@ void Agent::Impl::reload_config() {
     router->require_token(next->api_token, {"/v1/agent/health"});
     config.api_token = next->api_token;
     spdlog::info("the API token {}", config.api_token.empty() ? "was removed" : "changed");
-    boost::system::error_code ec;
-    const auto http_address = asio::ip::make_address(config.http_bind, ec);
-    if (config.api_token.empty() && !ec && !http_address.is_loopback()) {
-      spdlog::warn(
-          "SECURITY: the HTTP API listens on {} and now has no --api-token: anyone who can reach "
-          "it can read and change the cluster's state",
-          format_host_port(config.http_bind, config.http_port));
-    }
+    warn_if_api_open();
   }
   config.api_token_file = next->api_token_file;
+  auto names = [](const std::vector<std::string>& list) {
+    std::string out;
+    for (const auto& n : list) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  };
   if (changed_live.empty() && restart_needed.empty()) {
     spdlog::info("configuration reloaded: nothing changed");
   } else if (!changed_live.empty()) {
-    std::string names;
-    for (const auto& n : changed_live) names += (names.empty() ? "" : ", ") + n;
-    spdlog::info("configuration reloaded: applied {}", names);
+    spdlog::info("configuration reloaded: applied {}", names(changed_live));
   }
   if (!restart_needed.empty()) {
     spdlog::warn(
-        "configuration changed for {}: restart needed (the running agent keeps the "
-        "values it started with)",
-        restart_needed);
+        "configuration changed for {}: restart needed (the running agent keeps the values it "
+        "started with)",
+        names(restart_needed));
   }
 }
 

@@ -86,19 +86,15 @@ bool readable_by_others(const std::filesystem::path& path) {
   return (perms & (P::group_read | P::others_read)) != P::none;
 }
 
-// --encrypt-file / --api-token-file: the file's text without surrounding
-// whitespace, into `target`.
+// --encrypt-file / --api-token-file: read_secret() into `target`, with
+// errors naming the flag and a warning when others can read the file.
 Status read_secret_file(AgentConfig& config, std::string_view flag, const std::string& path,
                         std::string& target) {
-  auto text = read_small_file(path, kMaxConfigFileBytes);
-  const std::string where = "--" + std::string(flag) + ": ";
-  if (!text.is_ok()) return Status::invalid_argument(where + text.status().message());
-  if (!text->has_value()) return Status::invalid_argument(where + path + " does not exist");
-  const std::string& s = **text;
-  const size_t begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return Status::invalid_argument(where + path + " is empty");
-  const size_t end = s.find_last_not_of(" \t\r\n");
-  target = s.substr(begin, end - begin + 1);
+  auto secret = read_secret(path);
+  if (!secret.is_ok()) {
+    return Status::invalid_argument("--" + std::string(flag) + ": " + secret.status().message());
+  }
+  target = std::move(secret).value();
   if (readable_by_others(path)) {
     config.warnings.push_back(path + " (" + std::string(flag) +
                               ") is readable by other users; chmod 600 it");
@@ -107,6 +103,17 @@ Status read_secret_file(AgentConfig& config, std::string_view flag, const std::s
 }
 
 }  // namespace
+
+Result<std::string> read_secret(const std::string& path) {
+  auto text = read_small_file(path, kMaxConfigFileBytes);
+  if (!text.is_ok()) return text.status();
+  if (!text->has_value()) return Status::invalid_argument(path + " does not exist");
+  const std::string& s = **text;
+  const size_t begin = s.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return Status::invalid_argument(path + " is empty");
+  const size_t end = s.find_last_not_of(" \t\r\n");
+  return s.substr(begin, end - begin + 1);
+}
 
 std::vector<std::string> apply_environment(AgentConfig& flags, const EnvLookup& env) {
   std::vector<std::string> taken;

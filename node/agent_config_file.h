@@ -52,6 +52,11 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view name
 // nothing the agent starts inherits them).
 std::vector<std::string> apply_environment(AgentConfig& flags, const EnvLookup& env);
 
+// A secret file's content without surrounding whitespace (--encrypt-file,
+// --api-token-file, `shoal keyring install --key-file`). Errors name the
+// file: missing, unreadable, larger than kMaxConfigFileBytes, or empty.
+[[nodiscard]] Result<std::string> read_secret(const std::string& path);
+
 // Step 3 on the text of a config file (`source` names it in errors): sets
 // every key that `config` does not have explicitly and marks it explicit.
 [[nodiscard]] Status apply_config_text(std::string_view text, std::string_view source,

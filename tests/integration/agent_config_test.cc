@@ -62,17 +62,13 @@ TEST_F(AgentConfigTest, AConfigFileAndSecretFilesKeepSecretsOffTheCommandLine) {
   const std::string key = new_key();
   const std::string key_file = write("cluster.key", key + "\n");
   const std::string token_file = write("token", "first-token\n");
-  const std::string config = write("shoal.yaml",
-                                   "bootstrap-expect: 1\n"
-                                   "voters: 1\n"
-                                   "encrypt-file: " +
-                                       key_file +
-                                       "\n"
-                                       "api-token-file: " +
-                                       token_file +
-                                       "\n"
-                                       "attr: [zone=z1, tier=edge]\n"
-                                       "log-level: info\n");
+  // The file's settings; SIGHUP later changes some of them.
+  auto yaml = [&](int voters, const std::string& zone, const std::string& level) {
+    return "bootstrap-expect: 1\nvoters: " + std::to_string(voters) +
+           "\nencrypt-file: " + key_file + "\napi-token-file: " + token_file +
+           "\nattr: [zone=" + zone + ", tier=edge]\nlog-level: " + level + "\n";
+  };
+  const std::string config = write("shoal.yaml", yaml(1, "z1", "info"));
   TestAgent& a = add("c1", "127.0.25.1", 28200);
   a.start({"--config", config});
   std::string why;
@@ -92,17 +88,7 @@ TEST_F(AgentConfigTest, AConfigFileAndSecretFilesKeepSecretsOffTheCommandLine) {
   // SIGHUP: a new token and log level apply at once; a changed voter count
   // and attribute need a restart and say so. The agent keeps running.
   write("token", "second-token\n");
-  write("shoal.yaml",
-        "bootstrap-expect: 1\n"
-        "voters: 3\n"
-        "encrypt-file: " +
-            key_file +
-            "\n"
-            "api-token-file: " +
-            token_file +
-            "\n"
-            "attr: [zone=z2, tier=edge]\n"
-            "log-level: debug\n");
+  write("shoal.yaml", yaml(3, "z2", "debug"));
   a.process().send_signal(SIGHUP);
   ASSERT_TRUE(
       eventually([&] { return get_status(a, "/v1/agent/self", "second-token") == 200; }, 5s))
