@@ -4,6 +4,8 @@
 #include <rocksdb/env.h>
 
 #include <filesystem>
+#include <mutex>
+#include <shared_mutex>
 #include <system_error>
 #include <utility>
 
@@ -36,6 +38,7 @@ class FaultWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& opts,
                            rocksdb::IODebugContext* dbg) override {
+    std::shared_lock io(fs_->io_mu_);
     const uint64_t start = fs_->size_of(path_);
     rocksdb::IOStatus s = target()->Append(data, opts, dbg);
     if (s.ok()) fs_->on_write(path_, start + data.size());
@@ -44,6 +47,7 @@ class FaultWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& opts,
                            const rocksdb::DataVerificationInfo& info,
                            rocksdb::IODebugContext* dbg) override {
+    std::shared_lock io(fs_->io_mu_);
     const uint64_t start = fs_->size_of(path_);
     rocksdb::IOStatus s = target()->Append(data, opts, info, dbg);
     if (s.ok()) fs_->on_write(path_, start + data.size());
@@ -52,6 +56,7 @@ class FaultWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
   rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
                                      const rocksdb::IOOptions& opts,
                                      rocksdb::IODebugContext* dbg) override {
+    std::shared_lock io(fs_->io_mu_);
     rocksdb::IOStatus s = target()->PositionedAppend(data, offset, opts, dbg);
     if (s.ok()) fs_->on_write(path_, offset + data.size());
     return s;
@@ -60,12 +65,14 @@ class FaultWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
                                      const rocksdb::IOOptions& opts,
                                      const rocksdb::DataVerificationInfo& info,
                                      rocksdb::IODebugContext* dbg) override {
+    std::shared_lock io(fs_->io_mu_);
     rocksdb::IOStatus s = target()->PositionedAppend(data, offset, opts, info, dbg);
     if (s.ok()) fs_->on_write(path_, offset + data.size());
     return s;
   }
   rocksdb::IOStatus Truncate(uint64_t size, const rocksdb::IOOptions& opts,
                              rocksdb::IODebugContext* dbg) override {
+    std::shared_lock io(fs_->io_mu_);
     rocksdb::IOStatus s = target()->Truncate(size, opts, dbg);
     if (s.ok()) fs_->on_truncate(path_, size);
     return s;
@@ -81,6 +88,7 @@ class FaultWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
  private:
   rocksdb::IOStatus sync(const rocksdb::IOOptions& opts, rocksdb::IODebugContext* dbg, bool full) {
     fs_->before_sync(path_);
+    std::shared_lock io(fs_->io_mu_);
     if (fs_->syncs_fail()) return injected_sync_error();
     // Only what was written before the sync started is covered by it.
     const uint64_t size = fs_->size_of(path_);
@@ -100,6 +108,7 @@ class FaultDirectory final : public rocksdb::FSDirectoryWrapper {
       : FSDirectoryWrapper(std::move(base)), fs_(fs), path_(strip_slashes(std::move(path))) {}
 
   rocksdb::IOStatus Fsync(const rocksdb::IOOptions& opts, rocksdb::IODebugContext* dbg) override {
+    std::shared_lock io(fs_->io_mu_);
     if (fs_->syncs_fail()) return injected_sync_error();
     rocksdb::IOStatus s = FSDirectoryWrapper::Fsync(opts, dbg);
     if (s.ok()) fs_->on_dir_sync(path_);
@@ -108,6 +117,7 @@ class FaultDirectory final : public rocksdb::FSDirectoryWrapper {
   rocksdb::IOStatus FsyncWithDirOptions(const rocksdb::IOOptions& opts,
                                         rocksdb::IODebugContext* dbg,
                                         const rocksdb::DirFsyncOptions& dir_opts) override {
+    std::shared_lock io(fs_->io_mu_);
     if (fs_->syncs_fail()) return injected_sync_error();
     rocksdb::IOStatus s = FSDirectoryWrapper::FsyncWithDirOptions(opts, dbg, dir_opts);
     if (s.ok()) fs_->on_dir_sync(path_);
@@ -159,6 +169,13 @@ void FaultFs::power_cut() {
   frozen_ = false;
 }
 
+uint64_t FaultFs::crash() {
+  io_mu_.lock();  // never unlocked: the process ends
+  frozen_ = true;
+  power_cut();
+  return dropped_bytes();
+}
+
 uint64_t FaultFs::dropped_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
   return dropped_bytes_;
@@ -206,6 +223,7 @@ void FaultFs::on_dir_sync(const std::string& dir) {
 rocksdb::IOStatus FaultFs::NewWritableFile(const std::string& f, const rocksdb::FileOptions& opts,
                                            std::unique_ptr<rocksdb::FSWritableFile>* r,
                                            rocksdb::IODebugContext* dbg) {
+  std::shared_lock io(io_mu_);
   std::unique_ptr<rocksdb::FSWritableFile> base;
   rocksdb::IOStatus s = target()->NewWritableFile(f, opts, &base, dbg);
   if (!s.ok()) return s;
@@ -218,6 +236,7 @@ rocksdb::IOStatus FaultFs::ReopenWritableFile(const std::string& f,
                                               const rocksdb::FileOptions& opts,
                                               std::unique_ptr<rocksdb::FSWritableFile>* r,
                                               rocksdb::IODebugContext* dbg) {
+  std::shared_lock io(io_mu_);
   const bool existed = target()->FileExists(f, rocksdb::IOOptions(), dbg).ok();
   uint64_t size = 0;
   if (existed) target()->GetFileSize(f, rocksdb::IOOptions(), &size, dbg).PermitUncheckedError();
@@ -239,6 +258,7 @@ rocksdb::IOStatus FaultFs::ReuseWritableFile(const std::string& f, const std::st
                                              const rocksdb::FileOptions& opts,
                                              std::unique_ptr<rocksdb::FSWritableFile>* r,
                                              rocksdb::IODebugContext* dbg) {
+  std::shared_lock io(io_mu_);
   std::unique_ptr<rocksdb::FSWritableFile> base;
   rocksdb::IOStatus s = target()->ReuseWritableFile(f, old, opts, &base, dbg);
   if (!s.ok()) return s;
@@ -265,6 +285,7 @@ rocksdb::IOStatus FaultFs::NewDirectory(const std::string& name, const rocksdb::
 
 rocksdb::IOStatus FaultFs::DeleteFile(const std::string& f, const rocksdb::IOOptions& opts,
                                       rocksdb::IODebugContext* dbg) {
+  std::shared_lock io(io_mu_);
   // With the power off, a deletion never reaches the disk.
   if (frozen_) return rocksdb::IOStatus::OK();
   rocksdb::IOStatus s = target()->DeleteFile(f, opts, dbg);
@@ -280,6 +301,7 @@ rocksdb::IOStatus FaultFs::DeleteFile(const std::string& f, const rocksdb::IOOpt
 rocksdb::IOStatus FaultFs::RenameFile(const std::string& s, const std::string& t,
                                       const rocksdb::IOOptions& opts,
                                       rocksdb::IODebugContext* dbg) {
+  std::shared_lock io(io_mu_);
   rocksdb::IOStatus st = target()->RenameFile(s, t, opts, dbg);
   if (!st.ok()) return st;
   std::lock_guard<std::mutex> lock(mu_);

@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <set>
 #include <string>
 
@@ -62,6 +63,12 @@ class FaultFs : public rocksdb::FileSystemWrapper {
   // Drops everything not durable (see above) and clears the tracking; the
   // file system works normally again. Every file must be closed.
   void power_cut();
+  // A power cut in a live process (the chaos suite's power-cut mode, see
+  // node/test_faults.h): waits for the file operations in progress, blocks
+  // every later one for good, then drops what is not durable as power_cut()
+  // does, with the files still open. Returns the bytes dropped. The caller
+  // must end the process at once: RocksDB's threads hang in their next I/O.
+  uint64_t crash();
   // When set, Sync/Fsync of files and directories return IOError.
   void set_fail_syncs(bool fail) { fail_syncs_ = fail; }
   // Called with the file's path at the start of every file Sync/Fsync, on
@@ -117,6 +124,10 @@ class FaultFs : public rocksdb::FileSystemWrapper {
     if (sync_hook_) sync_hook_(f);
   }
 
+  // Held shared by every file operation of the wrapped files and
+  // directories (and by this file system's own), exclusively by crash(),
+  // which never lets go.
+  std::shared_mutex io_mu_;
   mutable std::mutex mu_;
   std::map<std::string, FileState> files_;
   // Directory -> files whose entry in it is not durable yet.

@@ -449,6 +449,29 @@ TEST_F(RocksCrashTest, NegativeControlSkipSyncIsDetected) {
   EXPECT_GT(fs->dropped_bytes(), 0u);
 }
 
+// crash() is a power cut in a live process (the chaos suite's power-cut
+// mode): with the database still open, what was synced stays and what was
+// only written goes, although the page cache still held it.
+TEST_F(RocksCrashTest, ACrashInALiveProcessDropsWhatWasNotSynced) {
+  GTEST_FLAG_SET(death_test_style, "fast");  // the child must see this dir
+  std::vector<Entry> synced;
+  for (uint64_t i = 1; i <= 20; ++i) synced.push_back(make_entry(i, 1, 16));
+  EXPECT_EXIT(
+      {
+        open();
+        for (const Entry& e : synced) {
+          if (!store->save(make_hs(1, e.index.value() - 1), {{e}}, true).is_ok()) _exit(2);
+        }
+        if (!store->save(std::nullopt, make_entries(21, 30, 1, 16), false).is_ok()) _exit(3);
+        fs->crash();
+        _exit(7);  // the store is never closed: its threads hang in their next I/O
+      },
+      ::testing::ExitedWithCode(7), "");
+  fs = std::make_shared<FaultFs>();  // the child's tracking died with it
+  open();
+  EXPECT_TRUE(log_is(*store, synced));
+}
+
 TEST_F(RocksCrashTest, CleanCloseThenPowerCutKeepsSyncedWrites) {
   // Sanity of the harness: a clean close followed by power_cut() keeps what
   // was synced (and loses nothing that is required).
