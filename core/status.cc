@@ -15,6 +15,7 @@ const char* status_code_name(StatusCode code) {
     case StatusCode::kUnavailable: return "unavailable";
     case StatusCode::kIoError: return "io_error";
     case StatusCode::kInternal: return "internal";
+    case StatusCode::kOutcomeUnknown: return "outcome_unknown";
   }
   return "unknown";
 }

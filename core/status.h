@@ -26,6 +26,11 @@ enum class StatusCode : uint8_t {
   kUnavailable,      // try again later (no leader, not serving yet)
   kIoError,
   kInternal,
+  // The operation was sent and may or may not have taken effect (a write
+  // proposed to Raft whose leader was lost before it committed): retrying a
+  // non-idempotent write blindly could apply it twice. kUnavailable, by
+  // contrast, guarantees that nothing was done.
+  kOutcomeUnknown,
 };
 
 // The short lower-case name of a code, used in metrics labels and logs.
@@ -48,6 +53,9 @@ class [[nodiscard]] Status {
   static Status unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status io_error(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status outcome_unknown(std::string m) {
+    return {StatusCode::kOutcomeUnknown, std::move(m)};
+  }
 
   bool is_ok() const { return code_ == StatusCode::kOk; }
   explicit operator bool() const { return is_ok(); }

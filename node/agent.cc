@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "node/http_server.h"
 #include "node/metrics_text.h"
 #include "node/node_identity.h"
+#include "node/test_faults.h"
 #include "node/version.h"
 
 namespace shoal::node {
@@ -103,6 +105,7 @@ struct Agent::Impl {
   asio::io_context io{1};
   std::optional<asio::signal_set> signals;  // SIGINT, SIGTERM
   std::optional<asio::signal_set> hangup;   // SIGHUP
+  std::optional<asio::signal_set> power_cut;  // SIGUSR2, test fault power-cut only
   std::shared_ptr<Router> router;
   std::unique_ptr<HttpServer> http;
   AgentGossip gossip;
@@ -162,6 +165,14 @@ Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemer
   std::signal(SIGPIPE, SIG_IGN);
   // Before anything is created: an agent without a key is refused.
   SHOAL_RETURN_IF_ERROR(check_has_cluster_key(config, config.data_dir));
+  const char* faults = std::getenv("SHOAL_TEST_FAULTS");
+  auto test_faults = parse_test_faults(faults ? faults : "");
+  if (!test_faults.is_ok()) return test_faults.status();
+  config.test_faults = *test_faults;
+  if (config.test_faults.any()) {
+    spdlog::warn("TEST FAULTS ON: {}; this agent breaks its guarantees on purpose (tests only)",
+                 config.test_faults.describe());
+  }
   // Connections and RocksDB files all need descriptors; 1024 is too few.
   (void)raise_fd_limit();
 
@@ -201,6 +212,12 @@ Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemer
   wait_for_signal();
   hangup.emplace(io, SIGHUP);
   wait_for_hangup();
+  if (config.test_faults.power_cut) {
+    power_cut.emplace(io, SIGUSR2);
+    power_cut->async_wait([this](const boost::system::error_code& ec, int) {
+      if (!ec && cluster) cluster->power_cut_and_exit();
+    });
+  }
 
   SHOAL_RETURN_IF_ERROR(gossip.start(io, config, identity, data_dir));
   cluster = std::make_unique<AgentCluster>(io, config, identity, data_dir, gossip);

@@ -3,8 +3,10 @@
 #include "node/agent_cluster.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
@@ -15,7 +17,9 @@
 #include "node/cluster_bootstrap.h"
 #include "node/metrics_text.h"
 #include "node/raft_recover.h"
+#include "node/test_faults.h"
 #include "node/upgrade_gate.h"
+#include "raft/fault_fs.h"
 #include "scheduler/node_registry.h"
 
 namespace shoal::node {
@@ -72,6 +76,7 @@ AgentCluster::Impl::Impl(asio::io_context& io_, const AgentConfig& config_,
       gossip(gossip_),
       rpc_io(std::make_unique<asio::io_context>(1)),
       waiters(io_, static_cast<size_t>(config_.http_max_blocking_queries)),
+      leader_wait_timer(io_),
       tick_timer(io_) {}
 
 AgentCluster::AgentCluster(asio::io_context& io, const AgentConfig& config,
@@ -83,6 +88,15 @@ AgentCluster::~AgentCluster() { stop(); }
 
 Status AgentCluster::start() { return impl_->start(); }
 void AgentCluster::stop() { impl_->stop(); }
+
+void AgentCluster::power_cut_and_exit() {
+  if (!impl_->config.test_faults.power_cut) return;
+  if (impl_->fault_fs) node::power_cut_and_exit(*impl_->fault_fs);
+  // No Raft log here (an observer): nothing unsynced to drop.
+  std::fprintf(stderr, "shoal: test fault: power cut (no Raft log)\n");
+  std::fflush(stderr);
+  ::_exit(kPowerCutExitCode);
+}
 void AgentCluster::add_routes(const std::shared_ptr<Router>& router) { impl_->add_routes(router); }
 
 Status AgentCluster::Impl::start() {
@@ -114,10 +128,10 @@ Status AgentCluster::Impl::start() {
           on_client_frame(peer, std::move(frame));
         });
       },
-      [this](const tcp::endpoint& peer, const Status& why, size_t dropped) {
+      [this](const tcp::endpoint& peer, const Status& why, size_t dropped, bool was_open) {
         spdlog::debug("rpc: connection to {}:{} failed ({} frames lost): {}",
                       peer.address().to_string(), peer.port(), dropped, why.message());
-        asio::post(io, [this, peer] { on_client_failure(peer); });
+        asio::post(io, [this, peer, was_open] { on_client_failure(peer, was_open); });
       });
   transport = std::make_unique<RaftRpcTransport>(*rpc_io, *client);
 
@@ -192,11 +206,15 @@ void AgentCluster::Impl::stop() {
   } else {
     stop_rpc();
   }
+  // Sent to the leader, so the outcome is unknown.
   for (auto& [id, f] : forwards) {
     if (f.timer) f.timer->cancel();
-    f.respond(HttpResponse::error(503, "the agent is shutting down"));
+    f.respond(outcome_unknown("the agent is shutting down; the request may or may not have been "
+                              "applied"));
   }
   forwards.clear();
+  leader_wait_timer.cancel();
+  check_leader_waiters();  // stopped: answers them all
   waiters.wake_all();
 }
 
@@ -358,6 +376,11 @@ Status AgentCluster::Impl::open_raft(std::optional<raft::ConfState> bootstrap) {
   o.bootstrap = std::move(bootstrap);
   o.compact_every = static_cast<uint64_t>(config.raft_snapshot_threshold);
   o.compact_keep = std::max<uint64_t>(1, o.compact_every / 10);
+  o.store.skip_sync = config.test_faults.skip_fsync;
+  if (config.test_faults.power_cut) {
+    if (!fault_fs) fault_fs = std::make_shared<raft::FaultFs>();
+    o.store.env = raft::FaultFs::make_env(fault_fs);
+  }
   o.on_role_change = [this](bool lead, uint64_t t, const raft::NodeId& leader_id) {
     asio::post(io, [this, lead, t, leader_id] { on_role_change(lead, t, leader_id); });
   };
@@ -390,6 +413,8 @@ void AgentCluster::Impl::on_role_change(bool lead, uint64_t t, const NodeId& lea
   leader = leader_id;
   change_inflight = false;
   refresh_status();
+  release_forwards_to_old_leaders();
+  check_leader_waiters();
 }
 
 void AgentCluster::Impl::refresh_status() {
@@ -401,6 +426,7 @@ void AgentCluster::Impl::refresh_status() {
       term = st.term;
       leader = st.leader;
       is_leader = st.role == raft::Role::kLeader;
+      release_forwards_to_old_leaders();
       const bool lead = is_leader;
       status = std::move(st);
       if (lead) {

@@ -51,6 +51,9 @@ class AgentCluster {
   void write_metrics(class MetricsText& m) const;
   // Stops Raft, then the RPC server and client. Idempotent.
   void stop();
+  // Test fault power-cut (node/test_faults.h): drops what the Raft log has
+  // not synced and ends the process. Without that fault it does nothing.
+  void power_cut_and_exit();
 
   struct Impl;
 

@@ -27,6 +27,10 @@
 #include "node/raft_rpc.h"
 #include "node/rpc_transport.h"
 
+namespace shoal::raft {
+class FaultFs;
+}  // namespace shoal::raft
+
 namespace shoal::node {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
@@ -35,8 +39,18 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 enum class ClusterRole { kNone, kObserver, kLearner, kVoter };
 const char* role_name(ClusterRole r);
 
-// 503 with Retry-After: no leader, leadership moving, or the leader unreachable.
+// The two ways a request can fail for want of a leader (docs/api.md):
+// 503 with Retry-After guarantees that nothing was done (no leader, the
+// leader refused it, or it never reached the leader): retrying is safe.
+// 504 says the request reached a leader that may have applied it (the leader
+// was lost before the entry committed, or its answer never came back): a
+// write may or may not have happened.
 HttpResponse unavailable(std::string_view why);
+HttpResponse outcome_unknown(std::string_view why);
+
+// How long a request that finds no usable leader waits for one (an
+// election, a leader just lost) before it is answered 503.
+inline constexpr std::chrono::milliseconds kLeaderWait{2000};
 
 // A member as gossip shows it, with the fields the cluster needs.
 struct PeerInfo {
@@ -77,6 +91,8 @@ struct AgentCluster::Impl {
   // understand it), or nullopt.
   std::optional<std::string> upgrade_holdout(std::span<const uint8_t> entry) const;
 
+  struct PendingForward;
+
   // ---- cluster_rpc_service.cc ----
   // On the cluster thread: a Raft frame goes straight to the host; every
   // other frame is handed to the agent thread (serve_frame).
@@ -91,10 +107,40 @@ struct AgentCluster::Impl {
   void send_reply(RpcReply reply, std::vector<uint8_t> frame);
   void serve_forward(ForwardRequest req, RpcReply reply);
   void serve_follow(const FollowRequest& req, RpcReply reply);
-  // Sends an HTTP request to the leader; `respond` gets its answer, or a 503.
+  // Sends an HTTP request to the leader; `respond` gets its answer, a 503
+  // (nothing done) or a 504 (outcome unknown). A request from a client of
+  // this agent (not itself forwarded) that finds no usable leader, or that
+  // the leader answers 503, waits for one (await_leader).
   void forward(const HttpRequest& req, HttpRespond respond);
-  // A connection to `peer` failed: its forwarded requests will get no answer.
-  void on_client_failure(const boost::asio::ip::tcp::endpoint& peer);
+  // A connection to `peer` failed: its forwarded requests will get no
+  // answer. Those it never sent (the connection never opened) wait for a
+  // leader again; the others are answered 504.
+  void on_client_failure(const boost::asio::ip::tcp::endpoint& peer, bool was_open);
+  // Another node now leads: requests forwarded to an earlier leader will
+  // most likely never be answered (it is paused, cut off or dead). Reads go
+  // to the new leader; writes are answered 504 (the old leader may have
+  // applied them) instead of holding their clients until the timeout.
+  void release_forwards_to_old_leaders();
+  // Answers a forwarded request that will get no answer from where it was
+  // sent: a read (which changes nothing) is dispatched again once a leader
+  // is there, a write gets 504 saying `why`.
+  void abandon_forward(PendingForward pending, const std::string& why);
+
+  // ---- waiting for a leader (cluster_http.cc) ----
+  // Parks `req`, for which nothing was proposed or sent to a leader yet,
+  // until this agent knows a leader it can use: itself, or another agent
+  // whose RPC address it knows and which is not `avoid` (the leader that
+  // just failed the request; it is tried again after kAvoidFor). Then the
+  // request is dispatched again from the start, which cannot apply a write
+  // twice. At req.leader_wait_until (set here to now + kLeaderWait on its
+  // first wait) it is answered with `fallback`, or a 503 saying `why`.
+  void await_leader(HttpRequest req, HttpRespond respond, std::string why, NodeId avoid = {},
+                    std::optional<HttpResponse> fallback = std::nullopt);
+  // Dispatches the waiters whose leader is there, answers the expired ones;
+  // on every leader change and on a timer while any waits.
+  void check_leader_waiters();
+  void arm_leader_wait();
+  bool leader_usable(const NodeId& avoid) const;
   void follow_step();
   void on_follow_response(FollowResponse r);
 
@@ -167,7 +213,11 @@ struct AgentCluster::Impl {
   struct PendingForward {
     HttpRespond respond;
     boost::asio::ip::tcp::endpoint to;
+    NodeId leader;  // whom it was sent to
     std::unique_ptr<boost::asio::steady_timer> timer;
+    // The request, kept when it may wait for a leader again (it came from
+    // this agent's own client); null for forwarded ones.
+    std::shared_ptr<HttpRequest> retry;
   };
   std::map<uint64_t, PendingForward> forwards;
   uint64_t next_forward_id = 1;
@@ -198,6 +248,21 @@ struct AgentCluster::Impl {
 
   std::atomic<bool> waiters_wake_posted{false};
   std::atomic<uint64_t> frames_dropped_decode{0};
+
+  struct LeaderWaiter {
+    HttpRequest req;
+    HttpRespond respond;
+    std::string why;
+    NodeId avoid;
+    SteadyTime since;
+    std::optional<HttpResponse> fallback;
+  };
+  std::vector<LeaderWaiter> leader_waiters;
+  boost::asio::steady_timer leader_wait_timer;
+  bool leader_wait_armed = false;
+
+  // Test fault power-cut only: the file system the Raft log runs on.
+  std::shared_ptr<raft::FaultFs> fault_fs;
 
   boost::asio::steady_timer tick_timer;
   bool stopped = false;

@@ -9,6 +9,7 @@
 
 #include "node/agent_cluster_impl.h"
 #include "node/kv_http.h"
+#include "node/test_faults.h"
 
 namespace shoal::node {
 
@@ -27,6 +28,8 @@ HttpResponse unavailable(std::string_view why) {
   r.headers.emplace_back("Retry-After", "1");
   return r;
 }
+
+HttpResponse outcome_unknown(std::string_view why) { return HttpResponse::error(504, why); }
 
 void AgentCluster::Impl::add_routes(const std::shared_ptr<Router>& shared) {
   router = shared;
@@ -201,10 +204,28 @@ void AgentCluster::Impl::propose_command(
     respond(unavailable("upgrade in progress: " + *why));
     return;
   }
-  raft->propose(std::move(command), [this, expected, render = std::move(render), respond](
-                                        Status st, raft::Index index) {
+  // Kept while the proposal is out, to try again if it is refused: only for
+  // this agent's own clients (a forwarded request is retried where it came
+  // from).
+  std::shared_ptr<HttpRequest> retry;
+  if (req.forwarded_hops == 0) retry = std::make_shared<HttpRequest>(req);
+  raft->propose(std::move(command), [this, expected, render = std::move(render), respond,
+                                     retry](Status st, raft::Index index) {
+    if (st.code() == StatusCode::kOutcomeUnknown) {
+      respond(outcome_unknown("the write may or may not have been applied: " + st.message()));
+      return;
+    }
     if (!st.is_ok()) {
-      respond(unavailable("the write may not have been applied: " + st.message()));
+      // Nothing was proposed (this node no longer leads): wait for the next
+      // leader and try again.
+      std::string why = "the write was not applied: " + st.message();
+      if (!retry) {
+        respond(unavailable(why));
+        return;
+      }
+      asio::post(io, [this, retry, respond, why = std::move(why)] {
+        await_leader(std::move(*retry), respond, why, identity.id);
+      });
       return;
     }
     auto outcome = machine.take_outcome(index.value());
@@ -233,6 +254,8 @@ void AgentCluster::Impl::read_consistent(const HttpRequest& req, bool stale,
         local();
       } else if (req.forwarded_hops == 0 && !is_leader) {
         forward(req, respond);
+      } else if (req.forwarded_hops == 0) {
+        await_leader(req, respond, "no linearizable read now: " + st.message(), identity.id);
       } else {
         respond(unavailable("no linearizable read now: " + st.message()));
       }
@@ -249,6 +272,15 @@ void AgentCluster::Impl::serve_kv(const HttpRequest& req, HttpRespond respond) {
   auto kreq = std::make_shared<KvHttpRequest>(std::move(std::get<KvHttpRequest>(parsed)));
   if (kreq->op == KvHttpRequest::Op::kPut || kreq->op == KvHttpRequest::Op::kDelete ||
       kreq->op == KvHttpRequest::Op::kDeleteTree) {
+    if (config.test_faults.ack_before_commit && is_leader && raft) {
+      // Test fault: answered before any quorum has the entry.
+      const scheduler::KvCommand cmd = kreq->command();
+      const auto guess =
+          machine.read([&](const scheduler::ClusterState& s) { return guess_kv_outcome(cmd, s); });
+      respond(render_kv_write(guess, machine.applied()));
+      raft->propose(scheduler::encode(cmd), [](Status, raft::Index) {});
+      return;
+    }
     propose_command(
         req, scheduler::encode(kreq->command()), scheduler::ApplyResult::Kind::kKv,
         [](const scheduler::ApplyResult& r, uint64_t index) {
@@ -314,6 +346,74 @@ uint64_t AgentCluster::Impl::known_commit() const {
   if (raft && status) commit = std::max(commit, status->commit);
   if (!raft) commit = std::max(commit, follow.commit);
   return commit;
+}
+
+// ---- waiting for a leader ----
+
+namespace {
+// A leader that just failed a request is tried again after this long even
+// if it still leads (its failure may have been a passing one).
+constexpr auto kAvoidFor = 500ms;
+constexpr auto kLeaderWaitPoll = 50ms;
+}  // namespace
+
+bool AgentCluster::Impl::leader_usable(const NodeId& avoid) const {
+  if (is_leader && raft) return avoid != identity.id;
+  return !leader.is_zero() && leader != identity.id && leader != avoid &&
+         rpc_endpoint(leader).has_value();
+}
+
+void AgentCluster::Impl::await_leader(HttpRequest req, HttpRespond respond, std::string why,
+                                      NodeId avoid, std::optional<HttpResponse> fallback) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!req.leader_wait_until) req.leader_wait_until = now + kLeaderWait;
+  if (stopped || now >= *req.leader_wait_until || (req.cancel && req.cancel->cancelled())) {
+    respond(fallback ? std::move(*fallback) : unavailable(why));
+    return;
+  }
+  const bool ready = leader_usable(avoid);
+  leader_waiters.push_back(LeaderWaiter{std::move(req), std::move(respond), std::move(why), avoid,
+                                        now, std::move(fallback)});
+  // Not from here: the caller may be in the middle of handling a request.
+  if (ready) asio::post(io, [this] { check_leader_waiters(); });
+  arm_leader_wait();
+}
+
+void AgentCluster::Impl::check_leader_waiters() {
+  if (leader_waiters.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<LeaderWaiter> waiting;
+  std::swap(waiting, leader_waiters);
+  std::vector<LeaderWaiter> ready;
+  for (LeaderWaiter& w : waiting) {
+    const bool gone = w.req.cancel && w.req.cancel->cancelled();
+    if (stopped || gone || now >= *w.req.leader_wait_until) {
+      w.respond(w.fallback ? std::move(*w.fallback) : unavailable(w.why));
+    } else if (leader_usable(w.avoid) || (now - w.since >= kAvoidFor && leader_usable({}))) {
+      ready.push_back(std::move(w));
+    } else {
+      leader_waiters.push_back(std::move(w));
+    }
+  }
+  auto r = router.lock();
+  for (LeaderWaiter& w : ready) {
+    if (!r) {
+      w.respond(unavailable("the agent is shutting down"));
+      continue;
+    }
+    r->dispatch(std::move(w.req), std::move(w.respond));
+  }
+  arm_leader_wait();
+}
+
+void AgentCluster::Impl::arm_leader_wait() {
+  if (leader_waiters.empty() || leader_wait_armed || stopped) return;
+  leader_wait_armed = true;
+  leader_wait_timer.expires_after(kLeaderWaitPoll);
+  leader_wait_timer.async_wait([this](const boost::system::error_code& ec) {
+    leader_wait_armed = false;
+    if (!ec) check_leader_waiters();
+  });
 }
 
 // Polls every 50 ms until another node is known to lead (200 with it), the

@@ -105,6 +105,13 @@ void AgentCluster::Impl::on_client_frame(const NodeId& /*peer*/, std::vector<uin
     r.content_type = std::move(resp->content_type);
     r.body = std::move(resp->body);
     r.headers = std::move(resp->headers);
+    if (r.status == 503 && pending.retry) {
+      // The leader did nothing with it (it is stepping down, or lost its
+      // quorum): wait for the next one, or answer its 503 at the deadline.
+      await_leader(std::move(*pending.retry), std::move(pending.respond),
+                   "the leader could not take the request", pending.leader, std::move(r));
+      return;
+    }
     pending.respond(std::move(r));
   } else if (frame.front() == kFollowRpcChannel) {
     auto resp = decode_follow_response(body);
@@ -160,17 +167,31 @@ void AgentCluster::Impl::forward(const HttpRequest& req, HttpRespond respond) {
     respond(unavailable("the agent is shutting down"));
     return;
   }
-  if (leader.is_zero()) {
-    respond(unavailable("no Raft leader is known right now; retry shortly"));
+  // Only the agent the client asked waits for a leader; one that was
+  // forwarded the request answers at once and lets that agent wait.
+  const bool may_wait = req.forwarded_hops == 0;
+  auto no_leader = [&](std::string why, NodeId avoid) {
+    if (may_wait) {
+      await_leader(req, std::move(respond), std::move(why), avoid);
+    } else {
+      respond(unavailable(why));
+    }
+  };
+  if (req.forwarded_hops >= kMaxForwardHops) {
+    respond(unavailable("leadership is changing; retry shortly"));
     return;
   }
-  if (leader == identity.id || req.forwarded_hops >= kMaxForwardHops) {
-    respond(unavailable("leadership is changing; retry shortly"));
+  if (leader.is_zero()) {
+    no_leader("no Raft leader is known right now; retry shortly", {});
+    return;
+  }
+  if (leader == identity.id) {
+    no_leader("leadership is changing; retry shortly", identity.id);
     return;
   }
   auto to = rpc_endpoint(leader);
   if (!to) {
-    respond(unavailable("the leader's RPC address is not known yet; retry shortly"));
+    no_leader("the leader's RPC address is not known yet; retry shortly", {});
     return;
   }
   if (req.body.size() > kMaxForwardBody) {
@@ -195,6 +216,8 @@ void AgentCluster::Impl::forward(const HttpRequest& req, HttpRespond respond) {
   PendingForward pending;
   pending.respond = std::move(respond);
   pending.to = *to;
+  pending.leader = leader;
+  if (may_wait) pending.retry = std::make_shared<HttpRequest>(req);
   pending.timer = std::make_unique<asio::steady_timer>(io, timeout);
   const uint64_t id = f.id;
   pending.timer->async_wait([this, id](const boost::system::error_code& ec) {
@@ -209,10 +232,17 @@ void AgentCluster::Impl::forward(const HttpRequest& req, HttpRespond respond) {
   send_rpc(*to, encode_frame(f), [this, id](const Status& st) {
     auto it = forwards.find(id);
     if (it == forwards.end()) return;
-    auto respond = std::move(it->second.respond);
-    if (it->second.timer) it->second.timer->cancel();
+    PendingForward pending = std::move(it->second);
     forwards.erase(it);
-    respond(unavailable("cannot reach the leader: " + st.message()));
+    if (pending.timer) pending.timer->cancel();
+    // Refused before anything was sent.
+    std::string why = "cannot reach the leader: " + st.message();
+    if (pending.retry) {
+      await_leader(std::move(*pending.retry), std::move(pending.respond), std::move(why),
+                   pending.leader);
+    } else {
+      pending.respond(unavailable(why));
+    }
   });
 }
 
@@ -235,25 +265,60 @@ void AgentCluster::Impl::send_rpc(const boost::asio::ip::tcp::endpoint& to,
   });
 }
 
-void AgentCluster::Impl::on_client_failure(const boost::asio::ip::tcp::endpoint& peer) {
-  // The request may or may not have reached the leader: for a write the
-  // outcome is unknown, which is what a 503 says (the client may retry; a
-  // CAS write tells it whether the first attempt landed).
+void AgentCluster::Impl::on_client_failure(const boost::asio::ip::tcp::endpoint& peer,
+                                           bool was_open) {
+  // A connection that never opened sent nothing: its requests wait for a
+  // leader again. Once it had opened, a request may have reached the leader
+  // and a write may have been applied: 504, the outcome is unknown (a CAS
+  // write tells a client that retries whether the first attempt landed).
   for (auto it = forwards.begin(); it != forwards.end();) {
     if (it->second.to != peer) {
       ++it;
       continue;
     }
-    auto respond = std::move(it->second.respond);
-    if (it->second.timer) it->second.timer->cancel();
+    PendingForward pending = std::move(it->second);
     it = forwards.erase(it);
-    respond(
-        unavailable("lost the connection to the leader; the request may not have been "
-                    "applied; retry shortly"));
+    if (pending.timer) pending.timer->cancel();
+    if (was_open) {
+      abandon_forward(std::move(pending),
+                      "lost the connection to the leader; the request may or may not have been "
+                      "applied");
+    } else if (pending.retry) {
+      await_leader(std::move(*pending.retry), std::move(pending.respond),
+                   "cannot reach the leader", pending.leader);
+    } else {
+      pending.respond(unavailable("cannot reach the leader"));
+    }
   }
   if (follow.inflight) {
     if (auto from = rpc_endpoint(follow.from); from && *from == peer) follow.inflight = false;
   }
+}
+
+void AgentCluster::Impl::release_forwards_to_old_leaders() {
+  if (leader.is_zero()) return;  // nobody knows yet whether the old one is gone
+  for (auto it = forwards.begin(); it != forwards.end();) {
+    if (it->second.leader == leader) {
+      ++it;
+      continue;
+    }
+    PendingForward pending = std::move(it->second);
+    it = forwards.erase(it);
+    if (pending.timer) pending.timer->cancel();
+    abandon_forward(std::move(pending),
+                    "leadership moved before the leader answered; the request may or may not "
+                    "have been applied");
+  }
+}
+
+void AgentCluster::Impl::abandon_forward(PendingForward pending, const std::string& why) {
+  const bool read = pending.retry && (pending.retry->method == HttpMethod::get ||
+                                      pending.retry->method == HttpMethod::head);
+  if (read) {
+    await_leader(std::move(*pending.retry), std::move(pending.respond), why, pending.leader);
+    return;
+  }
+  pending.respond(outcome_unknown(why));
 }
 
 // ---- the followed log ----
@@ -374,6 +439,8 @@ void AgentCluster::Impl::on_follow_response(FollowResponse r) {
   term = r.term;
   conf = r.conf;
   follow.commit = r.commit;
+  release_forwards_to_old_leaders();
+  check_leader_waiters();
   if (r.has_snapshot) {
     if (r.snapshot_meta.index.value() != follow.snapshot_index ||
         r.snapshot_offset != follow.snapshot.size()) {

@@ -10,6 +10,7 @@
 
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -71,6 +72,9 @@ struct HttpRequest {
   // Set by the HTTP server: fires when the client goes away. Null for
   // requests that have no client connection (forwarded ones, tests).
   std::shared_ptr<HttpCancelSignal> cancel;
+  // Set once the request had to wait for a Raft leader (node/agent_cluster):
+  // when that wait ends, however often it is dispatched again.
+  std::optional<std::chrono::steady_clock::time_point> leader_wait_until;
 
   // A path parameter or query argument, if present.
   std::optional<std::string_view> param(std::string_view name) const;

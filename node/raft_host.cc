@@ -126,7 +126,7 @@ void RaftHost::shutdown_on_loop() {
   for (ConfProposal& c : left.conf_changes) c.done(gone, Index());
   for (Transfer& t : left.transfers) t.done(gone);
   for (Query& q : left.queries) q(/*stopped=*/true);
-  fail_proposals("raft host: stopped");
+  fail_proposals("raft host: stopped, the proposal may or may not commit");
   auto reads = std::move(reads_);
   reads_.clear();
   for (auto& [ctx, cb] : reads) cb(gone);
@@ -340,7 +340,9 @@ void RaftHost::feed_clients(Mailbox& batch) {
 }
 
 void RaftHost::track_proposal(Index index, Term term, ProposeCallback done) {
-  if (!proposals_.empty() && proposals_term_ != term) fail_proposals("raft: leadership lost");
+  if (!proposals_.empty() && proposals_term_ != term) {
+    fail_proposals("raft: leadership lost, the proposal may or may not commit");
+  }
   SHOAL_CHECK(proposals_.empty() || proposals_.back().index < index);
   proposals_term_ = term;
   proposals_.push_back(PendingProposal{index, term, std::move(done)});
@@ -479,7 +481,7 @@ void RaftHost::handle_ready() {
     while (!proposals_.empty() && proposals_.front().index <= applied_) {
       PendingProposal p = std::move(proposals_.front());
       proposals_.pop_front();
-      p.done(Status::unavailable("raft: superseded by a snapshot"), p.index);
+      p.done(Status::outcome_unknown("raft: superseded by a snapshot"), p.index);
     }
   }
   for (size_t i = early; i < rd.committed.size(); ++i) apply_entry(rd.committed[i]);
@@ -584,9 +586,12 @@ void RaftHost::after_advance(bool role_changed) {
 }
 
 void RaftHost::fail_proposals(const char* why) {
+  // Every pending proposal is in this node's log already: it may commit
+  // under another leader, or may not. The caller must not read this as
+  // "nothing happened".
   auto failed = std::move(proposals_);
   proposals_.clear();
-  for (PendingProposal& p : failed) p.done(Status::unavailable(why), p.index);
+  for (PendingProposal& p : failed) p.done(Status::outcome_unknown(why), p.index);
 }
 
 void RaftHost::arm_tick() {

@@ -213,11 +213,13 @@ struct LogFollowBatch {
 
 class RaftHost {
  public:
-  // Completion of a proposal: ok with its index once applied here;
-  // kUnavailable when it was refused (not the leader, a transfer running),
-  // when another entry took its index (it will never commit), or when this
-  // node lost leadership first (outcome unknown: it may still commit), or
-  // when the host stopped.
+  // Completion of a proposal: ok with its index once applied here.
+  // kUnavailable guarantees that it will never commit: it was refused (not
+  // the leader, a transfer running), the host stopped before feeding it to
+  // the core, or another leader's entry took its index. kOutcomeUnknown
+  // means it is in the log but its fate is not known here: this node lost
+  // leadership, the host stopped, or a snapshot covered its index before it
+  // was seen applied (it may or may not commit).
   using ProposeCallback = std::function<void(Status, raft::Index)>;
   // Completion of a linearizable read: ok once the state machine has
   // applied everything committed when the read started; kUnavailable when

@@ -508,8 +508,8 @@ void note_closed(const std::shared_ptr<RpcState>& state, RpcConnection& conn, co
   }
   if (state->stopped || !state->on_failure) return;
   // Reported on a later turn of the loop: close() may run inside send().
-  asio::post(state->io, [state, ep, why, dropped] {
-    if (!state->stopped) state->on_failure(ep, why, dropped);
+  asio::post(state->io, [state, ep, why, dropped, was_open] {
+    if (!state->stopped) state->on_failure(ep, why, dropped, was_open);
   });
 }
 

@@ -146,11 +146,14 @@ class RpcReply {
 // way back.
 using RpcFrameHandler =
     std::function<void(const NodeId& peer, std::vector<uint8_t> plaintext, RpcReply reply)>;
-// A client connection that closed other than by stop(): why, and how many
-// queued frames were lost with it (frames already written may or may not
-// have been read by the peer).
-using RpcFailureHandler = std::function<void(const boost::asio::ip::tcp::endpoint& peer,
-                                             const Status& why, size_t frames_dropped)>;
+// A client connection that closed other than by stop(): why, how many
+// queued frames were lost with it, and whether it had opened. A connection
+// that never opened sent nothing: every frame queued on it is known not to
+// have reached the peer. Once it had opened, frames already written may or
+// may not have been read by the peer.
+using RpcFailureHandler =
+    std::function<void(const boost::asio::ip::tcp::endpoint& peer, const Status& why,
+                       size_t frames_dropped, bool was_open)>;
 
 class RpcServer {
  public:

@@ -7,7 +7,8 @@
 // token is enforced, and a wrong-key peer gets nothing through RPC.
 //
 // Address blocks (one per test, so ctest can run them in parallel):
-// 127.0.12.N .. 127.0.19.N, HTTP ports 282N0, gossip +1, RPC +2.
+// 127.0.12.N .. 127.0.19.N and 127.0.26.N .. 127.0.27.N, HTTP ports 282N0,
+// gossip +1, RPC +2.
 #include "tests/integration/cluster.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <csignal>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -288,6 +290,68 @@ TEST_F(ClusterTest, KillingTheLeaderWritesResumeWithinFiveSeconds) {
   EXPECT_EQ(get_raw(rest[1], "after"), "2");
 }
 
+// A write sent through a follower just after the leader died is not failed
+// at once: the follower waits (up to 2 s) for the next leader and answers
+// with its outcome.
+TEST_F(ClusterTest, AWriteSentDuringAnElectionWaitsForTheNewLeader) {
+  add_agents(3, 26, 28280);
+  int lead = -1;
+  ASSERT_NO_FATAL_FAILURE(start_three(&lead));
+  ASSERT_TRUE(put(static_cast<size_t>(lead), "before", "1")) << logs();
+  const size_t via = lead == 0 ? 1 : 0;
+
+  agents_[static_cast<size_t>(lead)]->kill9();
+  const auto killed = std::chrono::steady_clock::now();
+  // One request, no retries: it must succeed by itself.
+  auto r = kv(via, http::verb::put, "/v1/kv/during", "election");
+  const auto took = std::chrono::steady_clock::now() - killed;
+  ASSERT_TRUE(r.has_value()) << logs();
+  EXPECT_EQ(r->status, 200u) << r->body << logs();
+  std::cerr << "the write sent at the kill answered "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms later\n";
+  EXPECT_LT(took, 5s);
+  EXPECT_EQ(get_raw(via, "during"), "election");
+}
+
+// 504 and 503 tell a client what it needs to know: 504 when a write reached
+// a leader that lost its quorum before committing it (it may or may not
+// happen), 503 with Retry-After when nothing was done (no leader came
+// within the wait).
+TEST_F(ClusterTest, AnUncommittableWriteIs504AndAWriteNobodyTookIs503) {
+  add_agents(3, 27, 28290);
+  int lead = -1;
+  ASSERT_NO_FATAL_FAILURE(start_three(&lead));
+  const size_t leader = static_cast<size_t>(lead);
+  ASSERT_TRUE(put(leader, "warm", "up")) << logs();
+  std::vector<size_t> followers;
+  for (size_t i = 0; i < 3; ++i) {
+    if (i != leader) followers.push_back(i);
+  }
+  for (size_t f : followers) agents_[f]->process().send_signal(SIGSTOP);
+
+  // The leader appends it, cannot commit it, and steps down (check quorum).
+  auto unknown = kv(leader, http::verb::put, "/v1/kv/maybe", "applied");
+  ASSERT_TRUE(unknown.has_value()) << logs();
+  EXPECT_EQ(unknown->status, 504u) << unknown->body;
+
+  // Now there is no leader at all: a write waits for one, then gets 503.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto refused = kv(leader, http::verb::put, "/v1/kv/never", "applied");
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(refused.has_value()) << logs();
+  EXPECT_EQ(refused->status, 503u) << refused->body;
+  EXPECT_EQ(refused->header("retry-after"), "1");
+  EXPECT_GE(waited, 1500ms) << "it did not wait for a leader";
+  EXPECT_LT(waited, 5s);
+
+  for (size_t f : followers) agents_[f]->process().send_signal(SIGCONT);
+  ASSERT_TRUE(put(followers[0], "after", "pause")) << logs();
+  // Nothing was done with the 503 write.
+  auto never = kv(followers[0], http::verb::get, "/v1/kv/never");
+  ASSERT_TRUE(never.has_value());
+  EXPECT_EQ(never->status, 404u) << never->body;
+}
+
 TEST_F(ClusterTest, StoppingAndRestartingEveryAgentKeepsTheData) {
   add_agents(3, 14, 28220);
   for (size_t i = 0; i < 3; ++i) start(i, {"--bootstrap-expect", "3"});
@@ -417,7 +481,7 @@ TEST_F(ClusterTest, AWrongKeyPeerGetsNoRpcThrough) {
   node::RpcClient client(
       io, crypto::Keyring(*wrong), NodeId::random(rng), "", o,
       [&](const NodeId&, std::vector<uint8_t>, node::RpcReply) { ++answers; },
-      [&](const boost::asio::ip::tcp::endpoint&, const Status&, size_t) { ++failures; });
+      [&](const boost::asio::ip::tcp::endpoint&, const Status&, size_t, bool) { ++failures; });
   node::ForwardRequest f;
   f.id = 1;
   f.method = "PUT";

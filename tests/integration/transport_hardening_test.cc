@@ -141,7 +141,7 @@ class RpcPeer {
               std::span<const uint8_t>(frame.data() + 1, frame.size() - 1));
           if (r) statuses_.push_back(r->status);
         },
-        [this](const tcp::endpoint&, const Status&, size_t) { ++failures_; });
+        [this](const tcp::endpoint&, const Status&, size_t, bool) { ++failures_; });
   }
   ~RpcPeer() { client_->stop(); }
 

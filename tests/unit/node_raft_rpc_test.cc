@@ -87,7 +87,7 @@ class Cluster {
       n->client = std::make_unique<RpcClient>(
           rpc_io_, keys[i], node_id(i), kLabel, co,
           [](const NodeId&, std::vector<uint8_t>, RpcReply) {},  // Raft never replies in-line
-          [this, i](const tcp::endpoint&, const Status&, size_t) {
+          [this, i](const tcp::endpoint&, const Status&, size_t, bool) {
             std::lock_guard lk(mu_);
             ++client_failures_[i];
             cv_.notify_all();
@@ -368,7 +368,7 @@ TEST(RaftRpc, TransportDropsMessagesToUnknownPeers) {
   RpcClient client(
       io, crypto::Keyring(crypto::ClusterKey::generate()), node_id(0), kLabel, RpcOptions{},
       [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
-      [](const tcp::endpoint&, const Status&, size_t) {});
+      [](const tcp::endpoint&, const Status&, size_t, bool) {});
   RaftRpcTransport t(io, client);
   raft::Message m;
   m.from = node_id(0);

@@ -85,6 +85,7 @@ struct Failure {
   tcp::endpoint peer;
   Status why;
   size_t dropped;
+  bool was_open;
 };
 
 TEST(RpcTransport, ExchangesFramesBothWaysOverOneConnection) {
@@ -106,8 +107,8 @@ TEST(RpcTransport, ExchangesFramesBothWaysOverOneConnection) {
         EXPECT_EQ(peer, kServerId);
         at_client.push_back(text(p));
       },
-      [&](const tcp::endpoint& e, const Status& s, size_t d) {
-        failures.push_back({e, s, d});
+      [&](const tcp::endpoint& e, const Status& s, size_t d, bool was_open) {
+        failures.push_back({e, s, d, was_open});
       });
 
   constexpr int kFrames = 50;
@@ -146,7 +147,7 @@ TEST(RpcTransport, SmallAndLargeFramesArriveWholeAndInOrder) {
   RpcClient client(
       io, key, kClientId, kLabel, client_options("127.0.9.17"),
       [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
-      [](const tcp::endpoint&, const Status&, size_t) {});
+      [](const tcp::endpoint&, const Status&, size_t, bool) {});
   std::vector<std::vector<uint8_t>> sent;
   const size_t sizes[] = {1, 65536, 3, 65535, 200000, 5, 1 << 20, 0, 7, 131072};
   for (int round = 0; round < 3; ++round) {
@@ -175,14 +176,15 @@ TEST(RpcTransport, AWrongClusterKeyGetsNoFrameThrough) {
   RpcClient client(
       io, crypto::Keyring(crypto::ClusterKey::generate()), kClientId, kLabel,
       client_options("127.0.9.4"), [&](const NodeId&, std::vector<uint8_t>, RpcReply) {},
-      [&](const tcp::endpoint& e, const Status& s, size_t d) {
-        failures.push_back({e, s, d});
+      [&](const tcp::endpoint& e, const Status& s, size_t d, bool was_open) {
+        failures.push_back({e, s, d, was_open});
       });
 
   ASSERT_TRUE(client.send(ep("127.0.9.3", 29003), bytes("let me in")).is_ok());
   ASSERT_TRUE(run_until(io, [&] { return !failures.empty(); }));
   EXPECT_EQ(failures[0].peer, ep("127.0.9.3", 29003));
   EXPECT_EQ(failures[0].dropped, 1u);
+  EXPECT_FALSE(failures[0].was_open) << "a refused handshake sent nothing";
   ASSERT_TRUE(run_until(io, [&] { return server.counters().handshakes_failed_auth == 1; }));
   EXPECT_EQ(server.counters().handshakes_ok, 0u);
   EXPECT_EQ(server.counters().connections_active, 0u);
@@ -231,7 +233,7 @@ TEST(RpcTransport, GarbageAndHugeLengthPrefixesCloseTheConnection) {
   RpcClient client(
       io, key, kClientId, kLabel, client_options("127.0.9.7"),
       [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
-      [](const tcp::endpoint&, const Status& s, size_t) { ADD_FAILURE() << s.to_string(); });
+      [](const tcp::endpoint&, const Status& s, size_t, bool) { ADD_FAILURE() << s.to_string(); });
   ASSERT_TRUE(client.send(ep("127.0.9.5", 29005), bytes("hello")).is_ok());
   ASSERT_TRUE(run_until(io, [&] { return at_server.size() == 1; }));
   EXPECT_EQ(at_server[0], "hello");
@@ -313,7 +315,7 @@ TEST(RpcTransport, ARealPeerGetsInPastAFloodOfSilentConnections) {
   RpcClient client(
       io, key, kClientId, kLabel, client_options("127.0.9.22"),
       [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
-      [](const tcp::endpoint&, const Status& s, size_t) { ADD_FAILURE() << s.to_string(); });
+      [](const tcp::endpoint&, const Status& s, size_t, bool) { ADD_FAILURE() << s.to_string(); });
   ASSERT_TRUE(client.send(ep("127.0.9.20", 29020), bytes("real")).is_ok());
   ASSERT_TRUE(run_until(
       io, [&] { return at_server.size() == 1; }, 2s));
@@ -334,7 +336,7 @@ TEST(RpcTransport, AtTheLimitWithOnlyOpenChannelsANewcomerIsRefused) {
   RpcClient client(
       io, key, kClientId, kLabel, client_options("127.0.9.24"),
       [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
-      [](const tcp::endpoint&, const Status&, size_t) {});
+      [](const tcp::endpoint&, const Status&, size_t, bool) {});
   ASSERT_TRUE(client.send(ep("127.0.9.23", 29023), bytes("one")).is_ok());
   ASSERT_TRUE(run_until(io, [&] { return frames == 1; }));
   RawSocket late(io, "127.0.9.24", ep("127.0.9.23", 29023));
@@ -363,8 +365,8 @@ TEST(RpcTransport, AnIdleChannelIsClosedAndTheClientRedialsOnDemand) {
   std::vector<Failure> failures;
   RpcClient client(
       io, key, kClientId, kLabel, co, [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
-      [&](const tcp::endpoint& e, const Status& s, size_t d) {
-        failures.push_back({e, s, d});
+      [&](const tcp::endpoint& e, const Status& s, size_t d, bool was_open) {
+        failures.push_back({e, s, d, was_open});
       });
   const auto to = ep("127.0.9.25", 29025);
 
@@ -395,7 +397,7 @@ TEST(RpcTransport, AnIdleChannelIsClosedAndTheClientRedialsOnDemand) {
   bool quick_failed = false;
   RpcClient quick_client(
       io, key, kClientId, kLabel, quick, [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
-      [&](const tcp::endpoint&, const Status&, size_t) { quick_failed = true; });
+      [&](const tcp::endpoint&, const Status&, size_t, bool) { quick_failed = true; });
   ASSERT_TRUE(quick_client.send(to, bytes("quick")).is_ok());
   ASSERT_TRUE(run_until(io, [&] { return at_server.size() == 10; }));
   ASSERT_TRUE(run_until(
@@ -420,8 +422,8 @@ TEST(RpcTransport, RemovingAKeyClosesItsChannelsAndRefusesItsHandshakes) {
   RpcClient client(
       io, crypto::Keyring(key_a), kClientId, kLabel, client_options("127.0.9.29"),
       [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
-      [&](const tcp::endpoint& e, const Status& s, size_t d) {
-        failures.push_back({e, s, d});
+      [&](const tcp::endpoint& e, const Status& s, size_t d, bool was_open) {
+        failures.push_back({e, s, d, was_open});
       });
   const auto to = ep("127.0.9.28", 29028);
   ASSERT_TRUE(client.send(to, bytes("under a")).is_ok());
@@ -471,8 +473,8 @@ TEST(RpcTransport, AnOverfullQueueClosesTheConnectionAndFailsItsFrames) {
   RpcClient client(
       io, crypto::Keyring(crypto::ClusterKey::generate()), kClientId, kLabel, o,
       [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
-      [&](const tcp::endpoint& e, const Status& s, size_t d) {
-        failures.push_back({e, s, d});
+      [&](const tcp::endpoint& e, const Status& s, size_t d, bool was_open) {
+        failures.push_back({e, s, d, was_open});
       });
   const auto to = ep("127.0.9.12", 29012);
 
@@ -503,8 +505,8 @@ TEST(RpcTransport, TheClientReconnectsAfterAServerRestart) {
   RpcClient client(
       io, key, kClientId, kLabel, client_options("127.0.9.15"),
       [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
-      [&](const tcp::endpoint& e, const Status& s, size_t d) {
-        failures.push_back({e, s, d});
+      [&](const tcp::endpoint& e, const Status& s, size_t d, bool was_open) {
+        failures.push_back({e, s, d, was_open});
       });
 
   auto first = std::make_unique<RpcServer>(io, key, kServerId, kLabel,
@@ -517,11 +519,13 @@ TEST(RpcTransport, TheClientReconnectsAfterAServerRestart) {
   first.reset();
   ASSERT_TRUE(run_until(io, [&] { return failures.size() == 1; }));
   EXPECT_EQ(client.counters().connections_active, 0u);
+  EXPECT_TRUE(failures[0].was_open) << "what it wrote may have been read";
 
   // Nobody listens: the dial fails and the queued frame with it.
   ASSERT_TRUE(client.send(to, bytes("lost")).is_ok());
   ASSERT_TRUE(run_until(io, [&] { return failures.size() == 2; }));
   EXPECT_EQ(failures[1].dropped, 1u);
+  EXPECT_FALSE(failures[1].was_open) << "a failed dial sent nothing";
 
   // A new server on the same port: the next send redials (after the backoff).
   RpcServer second(io, key, kServerId, kLabel, server_options("127.0.9.14", 29014), handler);
