@@ -10,8 +10,8 @@ packages=(
   # libraries (Boost 1.74: 1.81 conflicts with libmsgpack-cxx-dev)
   libboost-dev libboost-system-dev libmsgpack-cxx-dev libsodium-dev librocksdb-dev
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
-  # tests
-  libgtest-dev libgmock-dev curl
+  # tests (iptables: the chaos suite's partitions, tests/chaos)
+  libgtest-dev libgmock-dev curl iptables
   # benchmarks (tests/bench/kv_loopback.sh)
   wrk
 )
