@@ -41,7 +41,9 @@ print_timings() {
 }
 
 configure_release() {
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHOAL_WERROR=ON >/dev/null
+  # Test faults compiled in: the chaos suite's negative controls need them.
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHOAL_WERROR=ON \
+    -DSHOAL_TEST_FAULTS=ON >/dev/null
   cmake --build build -j "$jobs"
 }
 test_release() {

@@ -119,7 +119,9 @@ std::vector<std::string> Agents::args(int i, bool first_start) const {
 
 std::vector<std::string> Agents::env() const {
   std::vector<std::string> faults = options_.agent_faults;
-  if (options_.has_fault("power-cut")) faults.emplace_back("power-cut");
+  if (options_.has_fault("power-cut") || options_.has_fault("power-cut-all")) {
+    faults.emplace_back("power-cut");
+  }
   std::vector<std::string> add;
   if (!faults.empty()) add.push_back("SHOAL_TEST_FAULTS=" + join_list(faults));
   // Nothing from the caller's shell may change how the agents run.

@@ -49,7 +49,16 @@ void find_lost_writes(const std::vector<OpRecord>& history, CheckReport* r) {
   for (const auto& [key, writes] : acked) {
     auto f = final_read.find(key);
     if (f == final_read.end()) {
+      // The cluster could not serve it once the faults stopped: none of its
+      // acknowledged writes is readable, which is what "lost" means here.
       r->unread_keys.push_back(key);
+      for (const OpRecord* w : writes) {
+        ++r->lost;
+        if (r->lost_examples.size() < 10) {
+          r->lost_examples.push_back(describe_op(*w) +
+                                     ": unreadable, the cluster could not serve its key at the end");
+        }
+      }
       continue;
     }
     const std::optional<std::string>& final_value = f->second->read;
@@ -249,7 +258,7 @@ std::string report_text(const CheckReport& r) {
     for (const auto& l : r.lost_examples) out += "  " + l + "\n";
   }
   for (const auto& k : r.unread_keys) {
-    out += "chaos check: FAILED: no final read of " + k + ", so its writes cannot be checked\n";
+    out += "chaos check: FAILED: no final read of " + k + ": its acknowledged writes count as lost\n";
   }
   for (const auto& b : r.availability_breaches) {
     out += "chaos check: FAILED: availability: " + b + "\n";

@@ -109,7 +109,9 @@ void Nemesis::run(int64_t until_ns) {
     } else if (kind == "restart-all") {
       restart_all(leader, until_ns);
     } else if (kind == "power-cut") {
-      power_cut(leader, until_ns);
+      power_cut(leader, until_ns, /*all=*/false);
+    } else if (kind == "power-cut-all") {
+      power_cut(leader, until_ns, /*all=*/true);
     }
     check_crashes();
     if (!interrupted() && !agents_.wait_whole(kWholeAgain)) {
@@ -197,15 +199,15 @@ void Nemesis::restart_all(int leader, int64_t until_ns) {
   end(f);
 }
 
-void Nemesis::power_cut(int leader, int64_t until_ns) {
+void Nemesis::power_cut(int leader, int64_t until_ns, bool all) {
   std::vector<int> targets;
-  const bool all = std::bernoulli_distribution(0.25)(rng_);
   if (all) {
     for (int i = 0; i < agents_.size(); ++i) targets.push_back(i);
   } else {
     targets.push_back(pick_target(leader));
   }
-  FaultRecord f = fault("power-cut", {}, leader_name(leader), false, all ? "all" : "one");
+  FaultRecord f =
+      fault(all ? "power-cut-all" : "power-cut", {}, leader_name(leader), false, all ? "all" : "one");
   for (int t : targets) f.targets.push_back(agents_.name(t));
   begin(f);
   for (int t : targets) agents_.signal(t, SIGUSR2);

@@ -8,8 +8,10 @@
 //                that, otherwise a random 2|3 split
 //   restart-all  kill -9 every agent, restart them all after 1-2 s
 //   power-cut    SIGUSR2 (the agent drops its unsynced writes and exits, see
-//                SHOAL_TEST_FAULTS=power-cut) to one agent, or a quarter of the
-//                time to all; SIGKILL if one has not exited after 5 s; restart
+//                SHOAL_TEST_FAULTS=power-cut) to one agent; SIGKILL if it has
+//                not exited after 5 s; restart after 1-3 s
+//   power-cut-all  the same to every agent at once (the power of the whole
+//                site goes), restart after 1-2 s
 //
 // Every start and heal goes to nemesis.log (fault_log.h). After a heal the
 // nemesis waits (at most 20 s) until every agent reports a leader again, so
@@ -59,7 +61,9 @@ class Nemesis {
   void pause(int leader, int64_t until_ns);
   void partition(int leader, int64_t until_ns);
   void restart_all(int leader, int64_t until_ns);
-  void power_cut(int leader, int64_t until_ns);
+  // SIGUSR2 to one agent (or to every agent at once): agents started with
+  // SHOAL_TEST_FAULTS=power-cut drop what they did not sync and exit.
+  void power_cut(int leader, int64_t until_ns, bool all);
 
   const ChaosOptions& options_;
   Agents& agents_;

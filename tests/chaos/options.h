@@ -13,8 +13,8 @@
 namespace shoal::chaos {
 
 // Fault kinds the nemesis knows, in the order they are reported.
-inline constexpr const char* kFaultKinds[] = {"kill", "pause", "partition", "restart-all",
-                                              "power-cut"};
+inline constexpr const char* kFaultKinds[] = {"kill",      "pause",        "partition",
+                                              "restart-all", "power-cut", "power-cut-all"};
 
 struct ChaosOptions {
   int nodes = 3;         // 3 or 5
