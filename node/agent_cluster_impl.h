@@ -116,11 +116,15 @@ struct AgentCluster::Impl {
   // answer. Those it never sent (the connection never opened) wait for a
   // leader again; the others are answered 504.
   void on_client_failure(const boost::asio::ip::tcp::endpoint& peer, bool was_open);
-  // Another node now leads: requests forwarded to an earlier leader will
-  // most likely never be answered (it is paused, cut off or dead). Reads go
-  // to the new leader; writes are answered 504 (the old leader may have
-  // applied them) instead of holding their clients until the timeout.
+  // Another node now leads: a request forwarded to an earlier leader that
+  // has not answered within a second most likely never will (it is paused,
+  // cut off or dead). Then a read goes to the new leader and a write is
+  // answered 504 (the old leader may have applied it), instead of holding
+  // its client until the 15 s timeout.
   void release_forwards_to_old_leaders();
+  // (Re)arms forward `id`'s timer: at `after`, abandon_forward(why).
+  void arm_forward_timer(uint64_t id, boost::asio::steady_timer& timer,
+                         std::chrono::steady_clock::duration after, std::string why);
   // Answers a forwarded request that will get no answer from where it was
   // sent: a read (which changes nothing) is dispatched again once a leader
   // is there, a write gets 504 saying `why`.
@@ -218,6 +222,8 @@ struct AgentCluster::Impl {
     // The request, kept when it may wait for a leader again (it came from
     // this agent's own client); null for forwarded ones.
     std::shared_ptr<HttpRequest> retry;
+    // Another node leads now: the timer gives the old one a last moment.
+    bool released = false;
   };
   std::map<uint64_t, PendingForward> forwards;
   uint64_t next_forward_id = 1;

@@ -15,6 +15,9 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto kForwardTimeout = 15s;
+// How long a request forwarded to a leader that has since been replaced
+// may still wait for that leader's answer.
+constexpr auto kOldLeaderGrace = 1s;
 constexpr auto kFollowTimeout = 10s;
 constexpr auto kFollowRetry = 1s;
 constexpr uint32_t kFollowMaxBytes = 4u << 20;
@@ -218,17 +221,11 @@ void AgentCluster::Impl::forward(const HttpRequest& req, HttpRespond respond) {
   pending.to = *to;
   pending.leader = leader;
   if (may_wait) pending.retry = std::make_shared<HttpRequest>(req);
-  pending.timer = std::make_unique<asio::steady_timer>(io, timeout);
+  pending.timer = std::make_unique<asio::steady_timer>(io);
   const uint64_t id = f.id;
-  pending.timer->async_wait([this, id](const boost::system::error_code& ec) {
-    if (ec) return;
-    auto it = forwards.find(id);
-    if (it == forwards.end()) return;
-    auto respond = std::move(it->second.respond);
-    forwards.erase(it);
-    respond(HttpResponse::error(504, "the leader did not answer in time"));
-  });
+  auto& timer = *pending.timer;
   forwards.emplace(id, std::move(pending));
+  arm_forward_timer(id, timer, timeout, "the leader did not answer in time");
   send_rpc(*to, encode_frame(f), [this, id](const Status& st) {
     auto it = forwards.find(id);
     if (it == forwards.end()) return;
@@ -295,19 +292,31 @@ void AgentCluster::Impl::on_client_failure(const boost::asio::ip::tcp::endpoint&
   }
 }
 
+void AgentCluster::Impl::arm_forward_timer(uint64_t id, asio::steady_timer& timer,
+                                           std::chrono::steady_clock::duration after,
+                                           std::string why) {
+  timer.expires_after(after);  // cancels an earlier wait
+  timer.async_wait([this, id, why = std::move(why)](const boost::system::error_code& ec) {
+    if (ec) return;
+    auto it = forwards.find(id);
+    if (it == forwards.end()) return;
+    PendingForward pending = std::move(it->second);
+    forwards.erase(it);
+    abandon_forward(std::move(pending), why);
+  });
+}
+
 void AgentCluster::Impl::release_forwards_to_old_leaders() {
   if (leader.is_zero()) return;  // nobody knows yet whether the old one is gone
-  for (auto it = forwards.begin(); it != forwards.end();) {
-    if (it->second.leader == leader) {
-      ++it;
-      continue;
-    }
-    PendingForward pending = std::move(it->second);
-    it = forwards.erase(it);
-    if (pending.timer) pending.timer->cancel();
-    abandon_forward(std::move(pending),
-                    "leadership moved before the leader answered; the request may or may not "
-                    "have been applied");
+  for (auto& [id, pending] : forwards) {
+    if (pending.leader == leader || pending.released || !pending.timer) continue;
+    // A live old leader answers at once (it has just stepped down, or it
+    // handed leadership over on purpose); one that is paused or cut off
+    // never will.
+    pending.released = true;
+    arm_forward_timer(id, *pending.timer, kOldLeaderGrace,
+                      "leadership moved and the old leader did not answer; the request may or "
+                      "may not have been applied");
   }
 }
 

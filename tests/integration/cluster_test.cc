@@ -7,7 +7,7 @@
 // token is enforced, and a wrong-key peer gets nothing through RPC.
 //
 // Address blocks (one per test, so ctest can run them in parallel):
-// 127.0.12.N .. 127.0.19.N and 127.0.26.N .. 127.0.27.N, HTTP ports 282N0,
+// 127.0.12.N .. 127.0.19.N and 127.0.26.N .. 127.0.28.N, HTTP ports 282N0,
 // gossip +1, RPC +2.
 #include "tests/integration/cluster.h"
 
@@ -350,6 +350,29 @@ TEST_F(ClusterTest, AnUncommittableWriteIs504AndAWriteNobodyTookIs503) {
   auto never = kv(followers[0], http::verb::get, "/v1/kv/never");
   ASSERT_TRUE(never.has_value());
   EXPECT_EQ(never->status, 404u) << never->body;
+}
+
+// A write forwarded to a leader that is then paused is not held until the
+// forward timeout: once another node leads and the old one has stayed
+// silent for a second, the client gets 504 (the paused leader may still
+// apply it, so nothing better can be said) and the next write succeeds.
+TEST_F(ClusterTest, AWriteForwardedToAPausedLeaderIsReleasedOnceAnotherLeads) {
+  add_agents(3, 28, 28300);
+  int lead = -1;
+  ASSERT_NO_FATAL_FAILURE(start_three(&lead));
+  const size_t leader = static_cast<size_t>(lead);
+  const size_t via = leader == 0 ? 1 : 0;
+  ASSERT_TRUE(put(via, "before", "1")) << logs();
+
+  agents_[leader]->process().send_signal(SIGSTOP);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = kv(via, http::verb::put, "/v1/kv/during", "pause");
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(r.has_value()) << "no answer within 10 s" << logs();
+  EXPECT_EQ(r->status, 504u) << r->body;
+  EXPECT_LT(took, 6s);
+  ASSERT_TRUE(put(via, "after", "2", 5s)) << logs();
+  agents_[leader]->process().send_signal(SIGCONT);
 }
 
 TEST_F(ClusterTest, StoppingAndRestartingEveryAgentKeepsTheData) {
