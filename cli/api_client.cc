@@ -226,6 +226,9 @@ int report_api_error(const ApiResponse& response) {
   } else {
     message = "the agent answered HTTP " + std::to_string(response.status);
   }
+  if (response.status == 504 && message.find("may or may not") == std::string::npos) {
+    message += " (the outcome is unknown: a write may or may not have been applied)";
+  }
   if (response.status == 503) {
     const std::string retry = response.header("retry-after");
     if (!retry.empty() && retry.find_first_not_of("0123456789") == std::string::npos) {

@@ -87,8 +87,9 @@ void set_token_flag(std::optional<std::string> token);
 std::string percent_encode_path(std::string_view path);
 
 // Reports a non-2xx answer: the body's "error" (or the status) as one line,
-// exit 2 for a 400 (the request was wrong), else 1. A 503 with Retry-After
-// adds "(retry after Ns)".
+// exit 2 for a 400 (the request was wrong), else 1. A 503 (nothing was
+// done) with Retry-After adds "(retry after Ns)"; a 504 says that the
+// outcome is unknown (docs/api.md).
 int report_api_error(const ApiResponse& response);
 // Reports a transport failure (exit 1).
 int report_unreachable(const Status& status);

@@ -2,7 +2,8 @@
 # Installs, builds and runs every test layer:
 #   1. setup        deploy/setup.sh
 #   2. build        release build (gcc, -Werror) in build/
-#   3. test         ctest: unit, sim, integration, fuzz corpora, benchmark smoke
+#   3. test         ctest: unit, sim, integration, fuzz corpora, benchmark smoke,
+#                   the chaos suite (tests/chaos, run alone: RUN_SERIAL)
 #   4. build-asan   clang build with ASan+UBSan+libFuzzer in build-fuzz/
 #   5. test-asan    unit and sim tests under the sanitizers (fewer sim seeds)
 #   6. fuzz         each fuzz target for a short smoke (SHOAL_FUZZ_SECONDS, 30)

@@ -117,10 +117,11 @@ struct AgentCluster::Impl {
   // leader again; the others are answered 504.
   void on_client_failure(const boost::asio::ip::tcp::endpoint& peer, bool was_open);
   // Another node now leads: a request forwarded to an earlier leader that
-  // has not answered within a second most likely never will (it is paused,
+  // has not answered within 200 ms most likely never will (it is paused,
   // cut off or dead). Then a read goes to the new leader and a write is
   // answered 504 (the old leader may have applied it), instead of holding
-  // its client until the 15 s timeout.
+  // its client until the 15 s timeout. /v1/raft/ requests (a transfer
+  // answers once leadership moved) are left alone.
   void release_forwards_to_old_leaders();
   // (Re)arms forward `id`'s timer: at `after`, abandon_forward(why).
   void arm_forward_timer(uint64_t id, boost::asio::steady_timer& timer,
@@ -224,6 +225,9 @@ struct AgentCluster::Impl {
     std::shared_ptr<HttpRequest> retry;
     // Another node leads now: the timer gives the old one a last moment.
     bool released = false;
+    // False for /v1/raft/ requests, which may be waiting for that very
+    // leadership change: they keep their timeout.
+    bool releasable = true;
   };
   std::map<uint64_t, PendingForward> forwards;
   uint64_t next_forward_id = 1;
