@@ -103,8 +103,8 @@ struct Agent::Impl {
   AgentConfig config;
   ConfigLoader reload;
   asio::io_context io{1};
-  std::optional<asio::signal_set> signals;  // SIGINT, SIGTERM
-  std::optional<asio::signal_set> hangup;   // SIGHUP
+  std::optional<asio::signal_set> signals;    // SIGINT, SIGTERM
+  std::optional<asio::signal_set> hangup;     // SIGHUP
   std::optional<asio::signal_set> power_cut;  // SIGUSR2, test fault power-cut only
   std::shared_ptr<Router> router;
   std::unique_ptr<HttpServer> http;

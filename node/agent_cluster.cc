@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "node/agent_cluster_impl.h"
@@ -209,8 +209,9 @@ void AgentCluster::Impl::stop() {
   // Sent to the leader, so the outcome is unknown.
   for (auto& [id, f] : forwards) {
     if (f.timer) f.timer->cancel();
-    f.respond(outcome_unknown("the agent is shutting down; the request may or may not have been "
-                              "applied"));
+    f.respond(
+        outcome_unknown("the agent is shutting down; the request may or may not have been "
+                        "applied"));
   }
   forwards.clear();
   leader_wait_timer.cancel();

@@ -209,8 +209,8 @@ void AgentCluster::Impl::propose_command(
   // from).
   std::shared_ptr<HttpRequest> retry;
   if (req.forwarded_hops == 0) retry = std::make_shared<HttpRequest>(req);
-  raft->propose(std::move(command), [this, expected, render = std::move(render), respond,
-                                     retry](Status st, raft::Index index) {
+  raft->propose(std::move(command), [this, expected, render = std::move(render), respond, retry](
+                                        Status st, raft::Index index) {
     if (st.code() == StatusCode::kOutcomeUnknown) {
       respond(outcome_unknown("the write may or may not have been applied: " + st.message()));
       return;

@@ -284,8 +284,8 @@ void AgentCluster::Impl::on_client_failure(const boost::asio::ip::tcp::endpoint&
                       "lost the connection to the leader; the request may or may not have been "
                       "applied");
     } else if (pending.retry) {
-      await_leader(std::move(*pending.retry), std::move(pending.respond),
-                   "cannot reach the leader", pending.leader);
+      await_leader(std::move(*pending.retry), std::move(pending.respond), "cannot reach the leader",
+                   pending.leader);
     } else {
       pending.respond(unavailable("cannot reach the leader"));
     }

@@ -78,7 +78,7 @@ struct RpcState {
   RpcFrameHandler on_frame;
   RpcFailureHandler on_failure;  // client only
   bool client;
-  tcp::acceptor acceptor;           // server only
+  tcp::acceptor acceptor;        // server only
   AcceptBackoff accept_backoff;  // server: paces accept() after errors such as EMFILE
   // Server: inbound connections still in their handshake, oldest first (the
   // one evicted when a newcomer finds every slot taken).

@@ -55,8 +55,8 @@ void find_lost_writes(const std::vector<OpRecord>& history, CheckReport* r) {
       for (const OpRecord* w : writes) {
         ++r->lost;
         if (r->lost_examples.size() < 10) {
-          r->lost_examples.push_back(describe_op(*w) +
-                                     ": unreadable, the cluster could not serve its key at the end");
+          r->lost_examples.push_back(
+              describe_op(*w) + ": unreadable, the cluster could not serve its key at the end");
         }
       }
       continue;
@@ -109,16 +109,25 @@ void measure_availability(const std::vector<OpRecord>& history,
   struct Interval {
     int64_t a, b;
   };
+  // A fault's interval runs from its start to 3 s after its heal, but never
+  // into the next fault: an outage the next fault causes (a restart of all
+  // agents 2 s after a pause healed) is not the earlier fault's.
   auto interval_of = [&](const FaultRecord& f) {
-    return Interval{f.start, f.heal.value_or(last) + kHealTailNs};
+    int64_t b = f.heal.value_or(last) + kHealTailNs;
+    for (const FaultRecord& g : faults) {
+      if (g.start > f.start) b = std::min(b, g.start);
+    }
+    return Interval{f.start, std::max(b, f.start)};
   };
-  // The longest gap between consecutive successful writes that overlaps [a, b].
+  // The longest time within [a, b] between consecutive successful writes
+  // (each gap clipped to the interval).
   auto window = [&](Interval iv) {
     int64_t longest = 0;
     auto it = std::upper_bound(points.begin(), points.end(), iv.a);
     size_t i = it == points.begin() ? 0 : static_cast<size_t>(it - points.begin()) - 1;
     for (; i + 1 < points.size() && points[i] < iv.b; ++i) {
-      if (points[i + 1] > iv.a) longest = std::max(longest, points[i + 1] - points[i]);
+      if (points[i + 1] <= iv.a) continue;
+      longest = std::max(longest, std::min(points[i + 1], iv.b) - std::max(points[i], iv.a));
     }
     return longest;
   };
@@ -258,7 +267,8 @@ std::string report_text(const CheckReport& r) {
     for (const auto& l : r.lost_examples) out += "  " + l + "\n";
   }
   for (const auto& k : r.unread_keys) {
-    out += "chaos check: FAILED: no final read of " + k + ": its acknowledged writes count as lost\n";
+    out +=
+        "chaos check: FAILED: no final read of " + k + ": its acknowledged writes count as lost\n";
   }
   for (const auto& b : r.availability_breaches) {
     out += "chaos check: FAILED: availability: " + b + "\n";

@@ -206,8 +206,8 @@ void Nemesis::power_cut(int leader, int64_t until_ns, bool all) {
   } else {
     targets.push_back(pick_target(leader));
   }
-  FaultRecord f =
-      fault(all ? "power-cut-all" : "power-cut", {}, leader_name(leader), false, all ? "all" : "one");
+  FaultRecord f = fault(all ? "power-cut-all" : "power-cut", {}, leader_name(leader), false,
+                        all ? "all" : "one");
   for (int t : targets) f.targets.push_back(agents_.name(t));
   begin(f);
   for (int t : targets) agents_.signal(t, SIGUSR2);

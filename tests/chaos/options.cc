@@ -72,7 +72,8 @@ std::variant<ChaosOptions, int> parse_options(int argc, char** argv) {
   app.add_option("--minutes", o.minutes, "How long the nemesis and clients run (fractions allowed)")
       ->check(CLI::Range(0.05, 600.0));
   auto* seed = app.add_option("--seed", o.seed, "Seed of every random choice (default: the clock)");
-  app.add_option("--faults", faults, "Comma list of kill, pause, partition, restart-all, power-cut, power-cut-all")
+  app.add_option("--faults", faults,
+                 "Comma list of kill, pause, partition, restart-all, power-cut, power-cut-all")
       ->capture_default_str();
   app.add_option("--clients", o.clients, "Concurrent client threads (at least 8)")
       ->check(CLI::Range(kMinClients, 256))

@@ -13,7 +13,7 @@
 namespace shoal::chaos {
 
 // Fault kinds the nemesis knows, in the order they are reported.
-inline constexpr const char* kFaultKinds[] = {"kill",      "pause",        "partition",
+inline constexpr const char* kFaultKinds[] = {"kill",        "pause",     "partition",
                                               "restart-all", "power-cut", "power-cut-all"};
 
 struct ChaosOptions {
