@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/time.h"
 #include "node/agent_cluster.h"
 #include "node/blocking_queries.h"
 #include "node/cluster_machine.h"
@@ -264,10 +265,12 @@ struct AgentCluster::Impl {
     HttpRespond respond;
     std::string why;
     NodeId avoid;
-    SteadyTime since;
+    TimePoint since;
     std::optional<HttpResponse> fallback;
   };
   std::vector<LeaderWaiter> leader_waiters;
+  // The time the leader wait reads (a simulation may replace it).
+  std::unique_ptr<Clock> clock = std::make_unique<SteadyClock>();
   boost::asio::steady_timer leader_wait_timer;
   bool leader_wait_armed = false;
 

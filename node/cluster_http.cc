@@ -365,7 +365,7 @@ bool AgentCluster::Impl::leader_usable(const NodeId& avoid) const {
 
 void AgentCluster::Impl::await_leader(HttpRequest req, HttpRespond respond, std::string why,
                                       NodeId avoid, std::optional<HttpResponse> fallback) {
-  const auto now = std::chrono::steady_clock::now();
+  const TimePoint now = clock->now();
   if (!req.leader_wait_until) req.leader_wait_until = now + kLeaderWait;
   if (stopped || now >= *req.leader_wait_until || (req.cancel && req.cancel->cancelled())) {
     respond(fallback ? std::move(*fallback) : unavailable(why));
@@ -381,7 +381,7 @@ void AgentCluster::Impl::await_leader(HttpRequest req, HttpRespond respond, std:
 
 void AgentCluster::Impl::check_leader_waiters() {
   if (leader_waiters.empty()) return;
-  const auto now = std::chrono::steady_clock::now();
+  const TimePoint now = clock->now();
   std::vector<LeaderWaiter> waiting;
   std::swap(waiting, leader_waiters);
   std::vector<LeaderWaiter> ready;

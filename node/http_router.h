@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/time.h"
+
 namespace shoal::node {
 
 using HttpMethod = boost::beast::http::verb;
@@ -74,7 +76,7 @@ struct HttpRequest {
   std::shared_ptr<HttpCancelSignal> cancel;
   // Set once the request had to wait for a Raft leader (node/agent_cluster):
   // when that wait ends, however often it is dispatched again.
-  std::optional<std::chrono::steady_clock::time_point> leader_wait_until;
+  std::optional<TimePoint> leader_wait_until;  // on the agent's Clock (core/time.h)
 
   // A path parameter or query argument, if present.
   std::optional<std::string_view> param(std::string_view name) const;
