@@ -9,8 +9,6 @@
 // Address blocks (one per test, so ctest can run them in parallel):
 // 127.0.12.N .. 127.0.19.N and 127.0.26.N .. 127.0.28.N, HTTP ports 282N0,
 // gossip +1, RPC +2.
-#include "tests/integration/cluster.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -30,121 +28,10 @@
 #include "core/rng.h"
 #include "node/cluster_rpc.h"
 #include "node/rpc_transport.h"
+#include "tests/integration/cluster_fixture.h"
 
 namespace shoal::testing {
 namespace {
-
-using nlohmann::json;
-namespace http = boost::beast::http;
-
-class ClusterTest : public ::testing::Test {
- protected:
-  // Agents a1..an on 127.0.<block>.<i+1>; all join a1. Everyone gets the
-  // same HTTP/gossip/RPC ports (their addresses differ).
-  void add_agents(size_t n, int block, uint16_t http_port, size_t first = 0) {
-    block_ = block;
-    http_port_ = http_port;
-    for (size_t i = first; i < first + n; ++i) {
-      agents_.push_back(std::make_unique<TestAgent>("a" + std::to_string(i + 1), ip(i), http_port,
-                                                    static_cast<uint16_t>(http_port + 1),
-                                                    root_.path()));
-    }
-  }
-  std::string ip(size_t i) const {
-    return "127.0." + std::to_string(block_) + "." + std::to_string(i + 1);
-  }
-  std::vector<std::string> args(size_t i, const std::vector<std::string>& extra,
-                                const std::string& join_ip = "") const {
-    std::vector<std::string> a = {"--encrypt",        key_,
-                                  "--rpc-port",       std::to_string(http_port_ + 2),
-                                  "--gossip-profile", "local"};
-    const std::string seed = join_ip.empty() ? ip(0) : join_ip;
-    if (ip(i) != seed) a.insert(a.end(), {"--join", seed + ":" + std::to_string(http_port_ + 1)});
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-  void start(size_t i, const std::vector<std::string>& extra, const std::string& join_ip = "") {
-    agents_[i]->start(args(i, extra, join_ip));
-  }
-  void wait_healthy() {
-    for (auto& a : agents_) {
-      std::string why;
-      ASSERT_TRUE(a->wait_healthy(&why)) << why;
-    }
-  }
-
-  // Starts a1..a3 with --bootstrap-expect 3 and waits until they agree on
-  // a leader (its index in *lead).
-  void start_three(int* lead) {
-    for (size_t i = 0; i < 3; ++i) start(i, {"--bootstrap-expect", "3"});
-    ASSERT_NO_FATAL_FAILURE(wait_healthy());
-    ASSERT_TRUE(eventually(
-        [&] {
-          return (*lead = agreed_leader({0, 1, 2})) >= 0;
-        },
-        10s, 50ms))
-        << logs();
-  }
-
-  json status(size_t i) const { return agents_[i]->get_json("/v1/status"); }
-  // The leader's id as agent i sees it, or "".
-  std::string leader_of(size_t i) const {
-    json s = status(i);
-    return s.is_object() ? s.value("leader", "") : "";
-  }
-  // Index of the agent that leads, per everyone in `among` agreeing; -1 if none.
-  int agreed_leader(const std::vector<size_t>& among) const {
-    std::string l;
-    for (size_t i : among) {
-      const std::string li = leader_of(i);
-      if (li.empty() || (!l.empty() && li != l)) return -1;
-      l = li;
-    }
-    for (size_t i : among) {
-      json self = agents_[i]->get_json("/v1/agent/self");
-      if (self.is_object() && self.value("id", "") == l) return static_cast<int>(i);
-    }
-    return -1;
-  }
-
-  std::optional<HttpResult> kv(size_t i, http::verb method, const std::string& target,
-                               const std::string& body = {},
-                               const std::vector<std::pair<std::string, std::string>>& = {}) {
-    HttpConnection c;
-    if (!c.connect(agents_[i]->ip(), agents_[i]->http_port())) return std::nullopt;
-    return c.request(method, target, body, false, 10s);
-  }
-  // PUT through agent i, retried while the cluster answers 503 (no leader yet).
-  bool put(size_t i, const std::string& key, const std::string& value, Millis timeout = 10s) {
-    return eventually(
-        [&] {
-          auto r = kv(i, http::verb::put, "/v1/kv/" + key, value);
-          return r && r->status == 200 && r->body.starts_with("true");
-        },
-        timeout, 100ms);
-  }
-  std::optional<std::string> get_raw(size_t i, const std::string& key, bool stale = false) {
-    auto r = kv(i, http::verb::get, "/v1/kv/" + key + "?raw" + (stale ? "&stale" : ""));
-    if (!r || r->status != 200) return std::nullopt;
-    return r->body;
-  }
-
-  std::string logs() const {
-    std::string out;
-    for (const auto& a : agents_) {
-      std::string err = a->err();
-      if (err.size() > 3000) err = err.substr(err.size() - 3000);
-      out += "---- " + a->name() + " ----\n" + err + "\n";
-    }
-    return out;
-  }
-
-  TempDir root_;
-  std::string key_ = new_key();
-  int block_ = 0;
-  uint16_t http_port_ = 0;
-  std::vector<std::unique_ptr<TestAgent>> agents_;
-};
 
 TEST_F(ClusterTest, ThreeAgentsFormAClusterAndServeKvThroughAnyAgent) {
   add_agents(3, 12, 28200);
