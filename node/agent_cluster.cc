@@ -75,6 +75,7 @@ AgentCluster::Impl::Impl(asio::io_context& io_, const AgentConfig& config_,
       data_dir(std::move(data_dir_)),
       gossip(gossip_),
       rpc_io(std::make_unique<asio::io_context>(1)),
+      held_follow_timer(io_),
       waiters(io_, static_cast<size_t>(config_.http_max_blocking_queries)),
       leader_wait_timer(io_),
       tick_timer(io_) {}
@@ -160,13 +161,20 @@ Status AgentCluster::Impl::start() {
 
   machine.set_on_applied([this] {
     // Coalesced: one wake-up pass on the agent thread per burst of applies,
-    // and none while no blocking query waits.
-    if (waiters.size() == 0) return;
-    if (waiters_wake_posted.exchange(true)) return;
-    asio::post(io, [this] {
-      waiters_wake_posted = false;
-      wake_waiters();
-    });
+    // and none while no blocking query or held follow request waits.
+    if (waiters.size() != 0 && !waiters_wake_posted.exchange(true)) {
+      asio::post(io, [this] {
+        waiters_wake_posted = false;
+        wake_waiters();
+      });
+    }
+    if (held_follow_count.load(std::memory_order_acquire) != 0 &&
+        !held_follow_wake_posted.exchange(true)) {
+      asio::post(io, [this] {
+        held_follow_wake_posted = false;
+        wake_held_follows();
+      });
+    }
   });
 
   if (dir_has_entries(data_dir / kRaftDirName)) {
@@ -192,6 +200,10 @@ void AgentCluster::Impl::stop() {
   stopped = true;
   tick_timer.cancel();
   gossip.on_keyring_change(nullptr);
+  // Observers holding a long poll here hear at once that this voter goes
+  // (and pick another), before the RPC server closes.
+  wake_held_follows();
+  held_follow_timer.cancel();
   // The cluster thread's objects stop on it (the host first: it sends
   // through the client), then the thread runs out of work and ends.
   auto stop_rpc = [this] {
@@ -416,6 +428,7 @@ void AgentCluster::Impl::on_role_change(bool lead, uint64_t t, const NodeId& lea
   refresh_status();
   release_forwards_to_old_leaders();
   check_leader_waiters();
+  wake_held_follows();
 }
 
 void AgentCluster::Impl::refresh_status() {
@@ -428,6 +441,7 @@ void AgentCluster::Impl::refresh_status() {
       leader = st.leader;
       is_leader = st.role == raft::Role::kLeader;
       release_forwards_to_old_leaders();
+      wake_held_follows();
       const bool lead = is_leader;
       status = std::move(st);
       if (lead) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "node/blocking_queries.h"
 #include "node/cluster_machine.h"
 #include "node/cluster_rpc.h"
+#include "node/follow_plan.h"
 #include "node/raft_host.h"
 #include "node/raft_rpc.h"
 #include "node/rpc_transport.h"
@@ -107,7 +109,6 @@ struct AgentCluster::Impl {
   // From any thread: sends `frame` back on `reply`'s connection.
   void send_reply(RpcReply reply, std::vector<uint8_t> frame);
   void serve_forward(ForwardRequest req, RpcReply reply);
-  void serve_follow(const FollowRequest& req, RpcReply reply);
   // Sends an HTTP request to the leader; `respond` gets its answer, a 503
   // (nothing done) or a 504 (outcome unknown). A request from a client of
   // this agent (not itself forwarded) that finds no usable leader, or that
@@ -147,8 +148,28 @@ struct AgentCluster::Impl {
   void check_leader_waiters();
   void arm_leader_wait();
   bool leader_usable(const NodeId& avoid) const;
+
+  // ---- the followed log (cluster_follow.cc) ----
+  // A voter serving the log: answers at once, or holds a long poll
+  // (FollowRequest::wait_ms) until wake_held_follows() finds it answerable.
+  void serve_follow(const FollowRequest& req, RpcReply reply);
+  void answer_follow(const FollowRequest& req, RpcReply reply);
+  // Answers the held requests that now have something (an entry applied, a
+  // new leader or term), or whose time is up; all of them when stopping.
+  void wake_held_follows();
+  void arm_held_follow_timer();
+  // An observer: sends the next follow request and the probes its plan
+  // wants (on every tick, answer and failure).
   void follow_step();
   void on_follow_response(FollowResponse r);
+  // The voters an observer may follow, in id order.
+  std::vector<NodeId> follow_sources() const;
+  // The connection to `peer` (an RPC endpoint) failed: a follow source or
+  // the leader is gone, so ask the voters at once.
+  void follow_peer_failed(const boost::asio::ip::tcp::endpoint& peer);
+  // Asks every usable voter but the source for the leader (FollowRequest
+  // probes), so that a new leader is learnt from whichever knows first.
+  void send_follow_probes(const std::vector<NodeId>& voters);
 
   // ---- cluster_http.cc ----
   void add_routes(const std::shared_ptr<Router>& router);
@@ -235,16 +256,23 @@ struct AgentCluster::Impl {
 
   // The followed log (observers).
   struct Follow {
-    bool inflight = false;
-    uint64_t id = 0;
-    SteadyTime sent{};
-    SteadyTime next{};
-    NodeId from;
+    FollowPlan plan;
+    std::set<uint64_t> probes;  // ids of probes not yet answered
     uint64_t snapshot_index = 0;
     std::vector<uint8_t> snapshot;  // chunks received so far
     uint64_t commit = 0;            // the source's commit index, from its last answer
   } follow;
-  uint64_t next_follow_id = 1;
+  // Follow requests a voter holds (long polls), and its timer for them.
+  struct HeldFollow {
+    FollowRequest req;
+    RpcReply reply;
+    TimePoint until;
+    NodeId leader;  // the leader known when it was held
+  };
+  std::vector<HeldFollow> held_follows;
+  std::atomic<size_t> held_follow_count{0};  // read by the applying thread
+  std::atomic<bool> held_follow_wake_posted{false};
+  boost::asio::steady_timer held_follow_timer;
 
   // Autopilot and the node registry (leader).
   SteadyTime last_autopilot{};

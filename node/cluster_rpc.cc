@@ -92,12 +92,14 @@ std::vector<uint8_t> encode_frame(const ForwardResponse& m) {
 std::vector<uint8_t> encode_frame(const FollowRequest& m) {
   return with_tag(kFollowRpcChannel,
                   wire::encode_envelope(MsgType::kRpcFollowRequest, kVersion, [&](wire::Packer& p) {
-                    p.pack_array(5);
+                    p.pack_array(7);
                     p.pack_uint64(m.id);
                     p.pack_uint64(m.after);
                     p.pack_uint32(m.max_bytes);
                     p.pack_uint64(m.snapshot_index);
                     p.pack_uint64(m.snapshot_offset);
+                    p.pack_uint32(m.wait_ms);
+                    p.pack_uint64(m.term);
                   }));
 }
 
@@ -175,6 +177,9 @@ Result<FollowRequest> decode_follow_request(std::span<const uint8_t> bytes) {
   SHOAL_RETURN_IF_ERROR(r->uint(2, m.max_bytes));
   SHOAL_RETURN_IF_ERROR(r->u64(3, m.snapshot_index));
   SHOAL_RETURN_IF_ERROR(r->u64(4, m.snapshot_offset));
+  // Fields 5 and 6 came later: absent, the request is answered at once.
+  if (r->has(5)) SHOAL_RETURN_IF_ERROR(r->uint(5, m.wait_ms));
+  if (r->has(6)) SHOAL_RETURN_IF_ERROR(r->u64(6, m.term));
   return m;
 }
 

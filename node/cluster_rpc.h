@@ -38,6 +38,8 @@ inline constexpr uint8_t kFollowRpcChannel = 0x03;
 inline constexpr uint8_t kMaxForwardHops = 2;
 // The largest HTTP body forwarded (bounded below the RPC frame size).
 inline constexpr size_t kMaxForwardBody = 8u << 20;
+// The longest a voter holds a follow request.
+inline constexpr uint32_t kMaxFollowWaitMs = 5000;
 
 struct ForwardRequest {
   uint64_t id = 0;
@@ -64,6 +66,16 @@ struct FollowRequest {
   uint32_t max_bytes = 4u << 20;  // entry data per answer
   uint64_t snapshot_index = 0;    // continuing a snapshot transfer: its index, else 0
   uint64_t snapshot_offset = 0;   // and the bytes already received
+  // A long poll: with nothing after `after` to send, and `term` still the
+  // voter's term, the voter may hold the request up to this long (capped
+  // at kMaxFollowWaitMs) and answers once an entry is applied, the leader
+  // or term changes, or the time is up. 0: answer at once. Absent in
+  // frames from older agents (then 0).
+  uint32_t wait_ms = 0;
+  uint64_t term = 0;  // the term the observer knows
+  // A probe: only the leader, term, commit and configuration are wanted
+  // (max_bytes is 0); no entries and no snapshot are read.
+  bool probe() const { return max_bytes == 0; }
   bool operator==(const FollowRequest&) const = default;
 };
 

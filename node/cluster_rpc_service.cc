@@ -20,10 +20,6 @@ constexpr auto kForwardTimeout = 15s;
 // millisecond here is unavailability when the old leader is paused or cut
 // off: the chaos suite measured windows of 3.4-3.7 s with a whole second.
 constexpr auto kOldLeaderGrace = 200ms;
-constexpr auto kFollowTimeout = 10s;
-constexpr auto kFollowRetry = 1s;
-constexpr uint32_t kFollowMaxBytes = 4u << 20;
-constexpr size_t kSnapshotChunk = 4u << 20;
 
 }  // namespace
 
@@ -290,9 +286,7 @@ void AgentCluster::Impl::on_client_failure(const boost::asio::ip::tcp::endpoint&
       pending.respond(unavailable("cannot reach the leader"));
     }
   }
-  if (follow.inflight) {
-    if (auto from = rpc_endpoint(follow.from); from && *from == peer) follow.inflight = false;
-  }
+  follow_peer_failed(peer);
 }
 
 void AgentCluster::Impl::arm_forward_timer(uint64_t id, asio::steady_timer& timer,
@@ -333,163 +327,6 @@ void AgentCluster::Impl::abandon_forward(PendingForward pending, const std::stri
     return;
   }
   pending.respond(outcome_unknown(why));
-}
-
-// ---- the followed log ----
-
-void AgentCluster::Impl::serve_follow(const FollowRequest& req, RpcReply reply) {
-  auto send = [this, reply](FollowResponse resp) { send_reply(reply, encode_frame(resp)); };
-  FollowResponse base;
-  base.id = req.id;
-  base.cluster_id = cluster_id;
-  base.leader = leader;
-  base.term = term;
-  base.conf = conf;
-  if (!raft) {
-    base.error = "this agent keeps no Raft log (it is an observer)";
-    send(std::move(base));
-    return;
-  }
-  const size_t max_bytes = std::min<uint32_t>(req.max_bytes, kFollowMaxBytes);
-  raft->read_committed(
-      req.after, max_bytes,
-      [req, base = std::move(base), send](Result<LogFollowBatch> batch) mutable {
-        if (!batch) {
-          base.error = batch.status().message();
-          send(std::move(base));
-          return;
-        }
-        base.commit = batch->commit;
-        if (batch->snapshot) {
-          const raft::Snapshot& snap = *batch->snapshot;
-          const uint64_t offset =
-              req.snapshot_index == snap.meta.index.value() ? req.snapshot_offset : 0;
-          if (offset > snap.data.size()) {
-            base.error = "snapshot offset beyond its size";
-            send(std::move(base));
-            return;
-          }
-          const size_t n = std::min<size_t>(kSnapshotChunk, snap.data.size() - offset);
-          base.has_snapshot = true;
-          base.snapshot_meta = snap.meta;
-          base.snapshot_size = snap.data.size();
-          base.snapshot_offset = offset;
-          base.snapshot_chunk.assign(snap.data.begin() + static_cast<std::ptrdiff_t>(offset),
-                                     snap.data.begin() + static_cast<std::ptrdiff_t>(offset + n));
-        } else {
-          base.entries = std::move(batch->entries);
-        }
-        send(std::move(base));
-      });
-}
-
-void AgentCluster::Impl::follow_step() {
-  const auto now = std::chrono::steady_clock::now();
-  if (follow.inflight && now - follow.sent < kFollowTimeout) return;
-  if (now < follow.next) return;
-  // A voter of our cluster; keep the one we used while it stays alive.
-  NodeId source;
-  auto usable = [&](const PeerInfo& p) {
-    return p.id != identity.id && p.alive && p.role == "voter" && p.rpc_port != 0 &&
-           (cluster_id.empty() || p.cluster_id == cluster_id);
-  };
-  if (auto it = peers.find(follow.from); it != peers.end() && usable(it->second)) {
-    source = follow.from;
-  } else {
-    for (const auto& [id, p] : peers) {
-      if (usable(p)) {
-        source = id;
-        break;
-      }
-    }
-  }
-  if (source.is_zero()) return;
-  auto to = rpc_endpoint(source);
-  if (!to) return;
-  FollowRequest req;
-  req.id = next_follow_id++;
-  req.after = machine.applied();
-  req.max_bytes = kFollowMaxBytes;
-  req.snapshot_index = follow.snapshot_index;
-  req.snapshot_offset = follow.snapshot.size();
-  send_rpc(*to, encode_frame(req), [this, id = req.id](const Status&) {
-    if (!follow.inflight || follow.id != id) return;
-    follow.inflight = false;
-    follow.next = std::chrono::steady_clock::now() + kFollowRetry;
-  });
-  follow.inflight = true;
-  follow.id = req.id;
-  follow.sent = now;
-  follow.from = source;
-}
-
-void AgentCluster::Impl::on_follow_response(FollowResponse r) {
-  if (!follow.inflight || r.id != follow.id || raft) return;
-  follow.inflight = false;
-  const auto now = std::chrono::steady_clock::now();
-  if (!r.error.empty()) {
-    spdlog::debug("follow: {} answered: {}", name_of(follow.from), r.error);
-    follow.next = now + kFollowRetry;
-    return;
-  }
-  if (r.cluster_id.empty()) {
-    follow.next = now + kFollowRetry;
-    return;
-  }
-  if (!cluster_id.empty() && r.cluster_id != cluster_id) {
-    spdlog::warn("follow: {} belongs to cluster {}, this agent to {}: ignored",
-                 name_of(follow.from), r.cluster_id, cluster_id);
-    follow.next = now + kFollowRetry;
-    return;
-  }
-  if (cluster_id.empty()) {
-    if (Status st = adopt_cluster_id(r.cluster_id); !st.is_ok()) {
-      spdlog::error("follow: {}", st.message());
-      follow.next = now + kFollowRetry;
-      return;
-    }
-  }
-  leader = r.leader;
-  term = r.term;
-  conf = r.conf;
-  follow.commit = r.commit;
-  release_forwards_to_old_leaders();
-  check_leader_waiters();
-  if (r.has_snapshot) {
-    if (r.snapshot_meta.index.value() != follow.snapshot_index ||
-        r.snapshot_offset != follow.snapshot.size()) {
-      follow.snapshot.clear();
-      follow.snapshot_index = r.snapshot_meta.index.value();
-      if (r.snapshot_offset != 0) {
-        follow.next = now;
-        follow_step();
-        return;
-      }
-    }
-    follow.snapshot.insert(follow.snapshot.end(), r.snapshot_chunk.begin(), r.snapshot_chunk.end());
-    if (follow.snapshot.size() >= r.snapshot_size) {
-      if (Status st = machine.restore_image(follow.snapshot); !st.is_ok()) {
-        spdlog::error("follow: cannot restore the snapshot at {}: {}", follow.snapshot_index,
-                      st.message());
-        follow.next = now + kFollowRetry;
-      } else {
-        spdlog::info("follow: restored the snapshot at index {}", follow.snapshot_index);
-      }
-      follow.snapshot.clear();
-      follow.snapshot.shrink_to_fit();
-      follow.snapshot_index = 0;
-    }
-    follow_step();
-    return;
-  }
-  bool progressed = false;
-  for (const raft::Entry& e : r.entries) {
-    if (e.index.value() <= machine.applied()) continue;
-    if (e.index.value() != machine.applied() + 1) break;  // a gap: ask again
-    machine.apply(e);
-    progressed = true;
-  }
-  if (progressed) follow_step();
 }
 
 }  // namespace shoal::node

@@ -31,6 +31,11 @@ using raft::Term;
 std::vector<uint8_t> bytes(const std::string& s) { return {s.begin(), s.end()}; }
 
 // The envelope of a frame: everything after the channel tag.
+std::vector<uint8_t> with_tag_for_test(std::vector<uint8_t> envelope) {
+  envelope.insert(envelope.begin(), kFollowRpcChannel);
+  return envelope;
+}
+
 std::span<const uint8_t> untag(const std::vector<uint8_t>& frame) {
   return std::span<const uint8_t>(frame).subspan(1);
 }
@@ -100,6 +105,8 @@ FollowRequest a_follow_request() {
   m.max_bytes = 1u << 20;
   m.snapshot_index = 900;
   m.snapshot_offset = 65536;
+  m.wait_ms = 1000;
+  m.term = 42;
   return m;
 }
 
@@ -241,7 +248,8 @@ TEST(ClusterRpc, FollowRequestsRoundTrip) {
   FollowRequest max;
   max.id = max.after = max.snapshot_index = max.snapshot_offset =
       std::numeric_limits<uint64_t>::max();
-  max.max_bytes = std::numeric_limits<uint32_t>::max();
+  max.max_bytes = max.wait_ms = std::numeric_limits<uint32_t>::max();
+  max.term = std::numeric_limits<uint64_t>::max();
   FollowRequest zero;
   zero.max_bytes = 0;
   for (const FollowRequest& m : {a_follow_request(), FollowRequest{}, zero, max}) {
@@ -249,6 +257,26 @@ TEST(ClusterRpc, FollowRequestsRoundTrip) {
     ASSERT_TRUE(got.is_ok()) << got.status().to_string();
     EXPECT_EQ(*got, m);
   }
+}
+
+TEST(ClusterRpc, AFollowRequestFromAnOlderAgentIsAnsweredAtOnce) {
+  // Agents before the long poll sent five fields; the missing wait reads as
+  // 0 (answer at once), never as an error.
+  auto old =
+      with_tag_for_test(wire::encode_envelope(MsgType::kRpcFollowRequest, 1, [](wire::Packer& p) {
+        p.pack_array(5);
+        p.pack_uint64(7);
+        p.pack_uint64(1000);
+        p.pack_uint32(1u << 20);
+        p.pack_uint64(0);
+        p.pack_uint64(0);
+      }));
+  auto got = decode_follow_request(untag(old));
+  ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+  EXPECT_EQ(got->after, 1000u);
+  EXPECT_EQ(got->wait_ms, 0u);
+  EXPECT_EQ(got->term, 0u);
+  EXPECT_FALSE(got->probe());
 }
 
 TEST(ClusterRpc, FollowResponsesRoundTrip) {
