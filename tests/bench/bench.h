@@ -37,6 +37,7 @@ Runner add_sim(CLI::App& cmd);
 Runner add_gossip(CLI::App& cmd);
 Runner add_raft(CLI::App& cmd);
 Runner add_raft_failover(CLI::App& cmd);
+Runner add_observer_lag(CLI::App& cmd);
 
 // Builds the one-line result: ResultLine("sim").add("nodes", 1000).print().
 class ResultLine {

@@ -25,6 +25,8 @@ constexpr Subcommand kSubcommands[] = {
      &shoal::bench::add_raft},
     {"raft-failover", "Raft on the simulator: leaderless time after the leader crashes, over seeds",
      &shoal::bench::add_raft_failover},
+    {"observer-lag", "real agents: time from a write's commit to an observer applying it",
+     &shoal::bench::add_observer_lag},
 };
 
 std::string known_names() {
