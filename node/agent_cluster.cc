@@ -101,7 +101,6 @@ void AgentCluster::power_cut_and_exit() {
 void AgentCluster::add_routes(const std::shared_ptr<Router>& router) { impl_->add_routes(router); }
 
 Status AgentCluster::Impl::start() {
-  started_at = std::chrono::steady_clock::now();
   auto stored = read_small_file(data_dir / kClusterIdFile, kMaxClusterIdBytes + 1);
   if (!stored.is_ok()) return stored.status();
   if (stored->has_value()) {
@@ -445,7 +444,7 @@ void AgentCluster::Impl::refresh_status() {
       const bool lead = is_leader;
       status = std::move(st);
       if (lead) {
-        const auto now = std::chrono::steady_clock::now();
+        const auto now = clock->now();
         if (now - last_autopilot >= kAutopilotEvery) {
           last_autopilot = now;
           run_autopilot(*status);
@@ -487,7 +486,7 @@ void AgentCluster::Impl::publish_meta() {
 
 void AgentCluster::Impl::run_autopilot(const RaftStatus& st) {
   if (change_inflight) return;
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock->now();
   AutopilotConfig cfg;
   cfg.voters = static_cast<size_t>(config.voters);
   cfg.dead_voter_grace = config.dead_voter_grace_ms;

@@ -36,8 +36,6 @@ class FaultFs;
 
 namespace shoal::node {
 
-using SteadyTime = std::chrono::steady_clock::time_point;
-
 // What this node is in the cluster, as published in gossip metadata.
 enum class ClusterRole { kNone, kObserver, kLearner, kVoter };
 const char* role_name(ClusterRole r);
@@ -126,8 +124,8 @@ struct AgentCluster::Impl {
   // answers once leadership moved) are left alone.
   void release_forwards_to_old_leaders();
   // (Re)arms forward `id`'s timer: at `after`, abandon_forward(why).
-  void arm_forward_timer(uint64_t id, boost::asio::steady_timer& timer,
-                         std::chrono::steady_clock::duration after, std::string why);
+  void arm_forward_timer(uint64_t id, boost::asio::steady_timer& timer, Duration after,
+                         std::string why);
   // Answers a forwarded request that will get no answer from where it was
   // sent: a read (which changes nothing) is dispatched again once a leader
   // is there, a write gets 504 saying `why`.
@@ -191,7 +189,7 @@ struct AgentCluster::Impl {
   // it (voters and learners, via RaftStatus), or what the voter it follows
   // sent with the log (observers); never below the applied index.
   uint64_t known_commit() const;
-  void await_new_leader(const NodeId& to, SteadyTime deadline,
+  void await_new_leader(const NodeId& to, TimePoint deadline,
                         std::shared_ptr<boost::asio::steady_timer> timer, HttpRespond respond);
 
   // Fixed at construction.
@@ -275,11 +273,11 @@ struct AgentCluster::Impl {
   boost::asio::steady_timer held_follow_timer;
 
   // Autopilot and the node registry (leader).
-  SteadyTime last_autopilot{};
+  TimePoint last_autopilot{};
   bool change_inflight = false;
-  std::map<NodeId, SteadyTime> caught_up_since;
+  std::map<NodeId, TimePoint> caught_up_since;
   size_t upserts_inflight = 0;
-  SteadyTime last_upserts{};
+  TimePoint last_upserts{};
 
   // Blocking queries, by the KV index they wait to see passed.
   BlockingQueries waiters;
@@ -307,7 +305,6 @@ struct AgentCluster::Impl {
 
   boost::asio::steady_timer tick_timer;
   bool stopped = false;
-  SteadyTime started_at{};
 };
 
 }  // namespace shoal::node

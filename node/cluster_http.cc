@@ -139,7 +139,7 @@ void AgentCluster::Impl::add_routes(const std::shared_ptr<Router>& shared) {
               (*shared_respond)(unavailable("transfer refused: " + st.message()));
               return;
             }
-            await_new_leader(to, std::chrono::steady_clock::now() + kTransferWait,
+            await_new_leader(to, clock->now() + kTransferWait,
                              std::make_shared<asio::steady_timer>(io), *shared_respond);
           });
         });
@@ -418,7 +418,7 @@ void AgentCluster::Impl::arm_leader_wait() {
 
 // Polls every 50 ms until another node is known to lead (200 with it), the
 // deadline passes (504) or the agent stops (503).
-void AgentCluster::Impl::await_new_leader(const NodeId& to, SteadyTime deadline,
+void AgentCluster::Impl::await_new_leader(const NodeId& to, TimePoint deadline,
                                           std::shared_ptr<asio::steady_timer> timer,
                                           HttpRespond respond) {
   if (stopped) return respond(unavailable("the agent is shutting down"));
@@ -426,7 +426,7 @@ void AgentCluster::Impl::await_new_leader(const NodeId& to, SteadyTime deadline,
     return respond(HttpResponse::json(
         200, {{"leader", leader.to_string()}, {"leader_name", name_of(leader)}}));
   }
-  if (std::chrono::steady_clock::now() > deadline) {
+  if (clock->now() > deadline) {
     return respond(
         HttpResponse::error(504, "leadership did not move to " + name_of(to) + " within 5s"));
   }

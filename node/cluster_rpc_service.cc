@@ -210,7 +210,7 @@ void AgentCluster::Impl::forward(const HttpRequest& req, HttpRespond respond) {
     f.content_type = std::string(ct->value());
   }
   // A blocking query may legitimately wait at the leader for its `wait`.
-  auto timeout = std::chrono::steady_clock::duration(kForwardTimeout);
+  Duration timeout = kForwardTimeout;
   if (auto w = req.query_value("wait"); w && req.query_value("index")) {
     timeout += std::chrono::minutes(10);
   }
@@ -289,8 +289,7 @@ void AgentCluster::Impl::on_client_failure(const boost::asio::ip::tcp::endpoint&
   follow_peer_failed(peer);
 }
 
-void AgentCluster::Impl::arm_forward_timer(uint64_t id, asio::steady_timer& timer,
-                                           std::chrono::steady_clock::duration after,
+void AgentCluster::Impl::arm_forward_timer(uint64_t id, asio::steady_timer& timer, Duration after,
                                            std::string why) {
   timer.expires_after(after);  // cancels an earlier wait
   timer.async_wait([this, id, why = std::move(why)](const boost::system::error_code& ec) {

@@ -42,7 +42,7 @@ GossipHost::GossipHost(asio::io_context& io, GossipChannel& channel, GossipHostO
     : io_(io),
       channel_(channel),
       options_(std::move(options)),
-      origin_(std::chrono::steady_clock::now()),
+      clock_(options_.clock ? options_.clock : std::make_shared<SteadyClock>()),
       rng_(options_.rng_seed),
       timer_(io),
       persist_timer_(io),
@@ -62,11 +62,7 @@ GossipHost::GossipHost(asio::io_context& io, GossipChannel& channel, GossipHostO
 
 GossipHost::~GossipHost() { stop(); }
 
-TimePoint GossipHost::now() const {
-  return TimePoint(
-      std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - origin_) +
-      kClockOffset);
-}
+TimePoint GossipHost::now() const { return clock_->now() + kClockOffset; }
 
 bool GossipHost::is_self(const gossip::Address& addr) const {
   if (addr == options_.meta.gossip) return true;
@@ -403,7 +399,7 @@ void GossipHost::leave(std::function<void()> done) {
   spdlog::info("gossip: leaving the cluster");
   core_->leave(now());
   drain();
-  leave_deadline_ = std::chrono::steady_clock::now() + options_.leave_drain_limit;
+  leave_deadline_ = now() + options_.leave_drain_limit;
   check_leave();
 }
 
@@ -417,7 +413,7 @@ void GossipHost::check_leave() {
     }
   }
   const bool drained = core_->broadcasts_pending() == 0 || others == 0;
-  if (drained || std::chrono::steady_clock::now() >= leave_deadline_) {
+  if (drained || now() >= leave_deadline_) {
     if (!drained) spdlog::warn("gossip: leaving before the broadcast drained");
     auto callbacks = std::move(leave_done_);
     for (auto& cb : callbacks) cb();

@@ -24,6 +24,7 @@
 
 #include "core/rng.h"
 #include "core/status.h"
+#include "core/time.h"
 #include "gossip/gossip.h"
 #include "node/gossip_channel.h"
 #include "node/gossip_transport.h"
@@ -42,6 +43,9 @@ struct GossipHostOptions {
   std::chrono::milliseconds persist_debounce{1000};
   std::chrono::milliseconds leave_drain_limit{3000};
   std::chrono::milliseconds join_limit{20000};  // an HTTP join answers by then at the latest
+  // The time the core is given and the leave deadline read; null: a
+  // SteadyClock started with the host. A test may share a ManualClock.
+  std::shared_ptr<const Clock> clock;
 };
 
 // How POST /v1/agent/join ends.
@@ -131,7 +135,7 @@ class GossipHost {
   GossipChannel& channel_;
   GossipHostOptions options_;
   std::string profile_;
-  std::chrono::steady_clock::time_point origin_;
+  std::shared_ptr<const Clock> clock_;
   Rng rng_;
   std::unique_ptr<gossip::Gossip> core_;
   std::unique_ptr<GossipTransport> transport_;
@@ -142,7 +146,7 @@ class GossipHost {
   bool persist_armed_ = false;
   bool members_dirty_ = false;
   boost::asio::steady_timer leave_timer_;
-  std::chrono::steady_clock::time_point leave_deadline_{};
+  TimePoint leave_deadline_{};
   std::vector<std::function<void()>> leave_done_;
   bool leaving_ = false;
   bool draining_ = false;

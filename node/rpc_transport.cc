@@ -24,7 +24,6 @@ namespace shoal::node {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 constexpr size_t kLengthBytes = 4;
@@ -50,7 +49,7 @@ namespace detail {
 struct RpcPeer {
   std::shared_ptr<RpcConnection> conn;  // dialling, handshaking or open; null: none
   unsigned failures = 0;                // consecutive attempts that never opened
-  Clock::time_point next_attempt{};
+  TimePoint next_attempt{};
 };
 
 // Shared by a server or client and its connections, so an asynchronous
@@ -64,6 +63,7 @@ struct RpcState {
         self(s),
         label(std::move(l)),
         options(o),
+        clock(o.clock ? o.clock : std::make_shared<SteadyClock>()),
         on_frame(std::move(f)),
         on_failure(std::move(fail)),
         client(is_client),
@@ -75,6 +75,7 @@ struct RpcState {
   NodeId self;
   std::string label;
   RpcOptions options;
+  std::shared_ptr<const Clock> clock;
   RpcFrameHandler on_frame;
   RpcFailureHandler on_failure;  // client only
   bool client;
@@ -132,9 +133,9 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
 
   // Dials once `not_before` has passed (the backoff after failed attempts).
   // Always from a later turn of the loop, so send() never re-enters.
-  void start_outbound(Clock::time_point not_before) {
+  void start_outbound(TimePoint not_before) {
     phase_ = Phase::kWaiting;
-    timer_.expires_at(std::max(Clock::now(), not_before));
+    timer_.expires_after(std::max(Duration(0), not_before - state_->clock->now()));
     timer_.async_wait([self = shared_from_this()](const error_code& e) {
       if (e || self->phase_ != Phase::kWaiting) return;
       self->dial();
@@ -210,10 +211,10 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   void arm_idle_timer() {
     const auto idle = state_->options.idle_timeout;
     if (idle <= std::chrono::milliseconds::zero()) return;
-    timer_.expires_at(last_active_ + idle);
+    timer_.expires_after(std::max(Duration(0), last_active_ + idle - state_->clock->now()));
     timer_.async_wait([self = shared_from_this(), idle](const error_code& e) {
       if (e || self->phase_ != Phase::kOpen) return;
-      if (Clock::now() - self->last_active_ < idle) return self->arm_idle_timer();
+      if (self->state_->clock->now() - self->last_active_ < idle) return self->arm_idle_timer();
       ++self->state_->counters.closed_idle;
       self->close(Status::unavailable("idle for " + std::to_string(idle.count()) + " ms"));
     });
@@ -309,7 +310,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
                         self->writing_ = false;
                         if (self->phase_ == Phase::kClosed) return;
                         if (e) return self->fail_io("write to " + self->name_, e);
-                        self->last_active_ = Clock::now();
+                        self->last_active_ = self->state_->clock->now();
                         for (size_t i = 0; i < n; ++i) {
                           const OutFrame& done = self->out_.front();
                           self->queued_bytes_ -= kLengthBytes + done.body.size();
@@ -376,7 +377,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
                             [self = shared_from_this(), next](const error_code& e, size_t got) {
                               if (self->phase_ == Phase::kClosed) return;
                               if (e) return self->fail_io("read from " + self->name_, e);
-                              self->last_active_ = Clock::now();
+                              self->last_active_ = self->state_->clock->now();
                               self->rend_ += got;
                               next(*self);
                             });
@@ -437,7 +438,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
     phase_ = Phase::kOpen;
     leave_handshaking();
     timer_.cancel();
-    last_active_ = Clock::now();
+    last_active_ = state_->clock->now();
     arm_idle_timer();
     initiator_.reset();
     responder_.reset();
@@ -460,7 +461,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
   Phase phase_ = Phase::kWaiting;
   // Our place in RpcState::handshaking (inbound, until the channel opens).
   std::optional<std::list<RpcConnection*>::iterator> in_handshake_;
-  Clock::time_point last_active_{};  // the last read or write on the open channel
+  TimePoint last_active_{};  // the last read or write on the open channel
   bool hello_seen_ = false;
   std::unique_ptr<RpcInitiator> initiator_;
   std::unique_ptr<RpcResponder> responder_;
@@ -495,7 +496,7 @@ void note_closed(const std::shared_ptr<RpcState>& state, RpcConnection& conn, co
     if (was_open) {
       // A connection that worked and then broke: redial at once.
       peer.failures = 0;
-      peer.next_attempt = Clock::now();
+      peer.next_attempt = state->clock->now();
     } else {
       ++peer.failures;
       const auto& o = state->options;
@@ -503,7 +504,7 @@ void note_closed(const std::shared_ptr<RpcState>& state, RpcConnection& conn, co
       for (unsigned i = 1; i < peer.failures && backoff < o.reconnect_backoff_max; ++i) {
         backoff *= 2;
       }
-      peer.next_attempt = Clock::now() + std::min(backoff, o.reconnect_backoff_max);
+      peer.next_attempt = state->clock->now() + std::min(backoff, o.reconnect_backoff_max);
     }
   }
   if (state->stopped || !state->on_failure) return;

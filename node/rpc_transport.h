@@ -60,6 +60,7 @@
 #include "core/ids.h"
 #include "core/rpc_handshake.h"
 #include "core/status.h"
+#include "core/time.h"
 
 namespace shoal::node {
 
@@ -92,6 +93,8 @@ struct RpcOptions {
   // Server: the pause before accepting again after accept() failed (out of
   // file descriptors, say), so the loop does not spin.
   std::chrono::milliseconds accept_retry{100};
+  // What the backoff and idle checks read; null: a SteadyClock.
+  std::shared_ptr<const Clock> clock;
 };
 
 // Monotonic counters of one server or client (connections_active is a
