@@ -37,6 +37,26 @@ BootstrapDecision decide_bootstrap(const NodeId& self, uint32_t expect, bool has
     d.status = "this agent has Raft state: it rejoins its cluster and never bootstraps";
     return d;
   }
+  // Another candidate of the set this agent published formed the cluster
+  // first (it saw everyone agree a moment earlier): this agent is one of
+  // its voters and bootstraps the same configuration, instead of waiting
+  // as an observer for the leader to find it.
+  auto me = std::find_if(members.begin(), members.end(),
+                         [&](const BootstrapPeer& p) { return p.id == self; });
+  if (expect != 0 && me != members.end() && me->candidates.size() == expect &&
+      std::binary_search(me->candidates.begin(), me->candidates.end(), self)) {
+    const std::string ours = cluster_id_for(me->candidates);
+    for (const BootstrapPeer& p : members) {
+      if (p.id != self && p.cluster_id == ours) {
+        d.form = true;
+        d.voters = me->candidates;
+        d.cluster_id = ours;
+        d.status = "forming cluster " + ours.substr(0, 8) + " with " + std::to_string(expect) +
+                   " voters (another candidate formed it first)";
+        return d;
+      }
+    }
+  }
   for (const BootstrapPeer& p : members) {
     if (p.has_state || !p.cluster_id.empty()) {
       d.status = p.cluster_id.empty()

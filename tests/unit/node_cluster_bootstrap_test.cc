@@ -80,6 +80,35 @@ TEST(ClusterBootstrap, StateOrAClusterIdAnywhereStopsIt) {
   EXPECT_FALSE(decide_bootstrap(id(1), 0, false, m).form) << "join-only agents never form";
 }
 
+TEST(ClusterBootstrap, ACandidateLateToSeeTheAgreementFormsTheSameCluster) {
+  // Candidate 2 saw everyone agree first and formed; 1 and 3 see its
+  // cluster id before they see the agreement. They are its voters: they
+  // form the same cluster rather than wait as observers (with 2 of 3 voters
+  // silent the cluster could elect no leader).
+  std::vector<BootstrapPeer> m = {peer(1, 3, {1, 2, 3}), peer(2, 3, {1, 2, 3}),
+                                  peer(3, 3, {1, 2, 3})};
+  m[1].cluster_id = cluster_id_for(ids({1, 2, 3}));
+  m[1].has_state = true;
+  for (uint64_t n : {1, 3}) {
+    auto d = decide_bootstrap(id(n), 3, false, m);
+    ASSERT_TRUE(d.form) << n << ": " << d.status;
+    EXPECT_EQ(d.voters, ids({1, 2, 3}));
+    EXPECT_EQ(d.cluster_id, m[1].cluster_id);
+  }
+  // Not for another cluster, a candidate that published another set, or an
+  // agent outside the set.
+  auto other = m;
+  other[1].cluster_id = "c0ffee00c0ffee00c0ffee00c0ffee00";
+  EXPECT_FALSE(decide_bootstrap(id(1), 3, false, other).form);
+  auto disagree = m;
+  disagree[0].candidates = ids({1, 3, 4});
+  EXPECT_FALSE(decide_bootstrap(id(1), 3, false, disagree).form);
+  auto outsider = m;
+  outsider.push_back(peer(4, 3, {1, 2, 3}));
+  EXPECT_FALSE(decide_bootstrap(id(4), 3, false, outsider).form);
+  EXPECT_FALSE(decide_bootstrap(id(1), 3, /*has_state=*/true, m).form) << "never twice";
+}
+
 TEST(ClusterBootstrap, OneAgentAloneFormsWithExpectOne) {
   auto d = decide_bootstrap(id(4), 1, false, {peer(4, 1)});
   EXPECT_TRUE(d.form);
