@@ -245,7 +245,8 @@ void AgentCluster::Impl::on_tick() {
   if (!raft) maybe_bootstrap();
   if (raft) {
     refresh_status();
-  } else if (!cluster_id.empty() || !peers.empty()) {
+    probe_while_leaderless();
+  } else if (!stepping_out && (!cluster_id.empty() || !peers.empty())) {
     follow_step();
   }
   publish_meta();

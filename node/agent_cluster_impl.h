@@ -159,7 +159,15 @@ struct AgentCluster::Impl {
   // An observer: sends the next follow request and the probes its plan
   // wants (on every tick, answer and failure).
   void follow_step();
-  void on_follow_response(FollowResponse r);
+  // `peer`: who answered. On a member of the configuration only probes
+  // count: they tell whether the cluster replaced it (step_out_of_raft).
+  void on_follow_response(const NodeId& peer, FollowResponse r);
+  // A member that has known no leader for kLeaderlessProbeAfter asks the
+  // voters it knows who leads, once per kLeaderlessProbeEvery.
+  void probe_while_leaderless();
+  // The cluster replaced this agent (node/replaced_voter.h): stops the Raft
+  // host, moves <data-dir>/raft aside and goes on as an observer.
+  void step_out_of_raft(const std::string& why);
   // The voters an observer may follow, in id order.
   std::vector<NodeId> follow_sources() const;
   // The connection to `peer` (an RPC endpoint) failed: a follow source or
@@ -271,6 +279,11 @@ struct AgentCluster::Impl {
   std::atomic<size_t> held_follow_count{0};  // read by the applying thread
   std::atomic<bool> held_follow_wake_posted{false};
   boost::asio::steady_timer held_follow_timer;
+
+  // A member without a leader (probe_while_leaderless), and the step out.
+  std::optional<TimePoint> leaderless_since;
+  TimePoint last_leaderless_probe{};
+  bool stepping_out = false;
 
   // Autopilot and the node registry (leader).
   TimePoint last_autopilot{};

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "node/agent_cluster_impl.h"
+#include "node/replaced_voter.h"
 
 namespace shoal::node {
 
@@ -57,6 +58,8 @@ void AgentCluster::Impl::answer_follow(const FollowRequest& req, RpcReply reply)
     send(std::move(base));
     return;
   }
+  // `conf` comes from the same status() as conf_change_pending.
+  base.conf_committed = status.has_value() && !status->conf_change_pending;
   if (req.probe()) {
     base.commit = std::max(known_commit(), machine.applied());
     send(std::move(base));
@@ -205,8 +208,16 @@ void AgentCluster::Impl::follow_peer_failed(const boost::asio::ip::tcp::endpoint
   follow_step();
 }
 
-void AgentCluster::Impl::on_follow_response(FollowResponse r) {
-  if (raft) return;
+void AgentCluster::Impl::on_follow_response(const NodeId& peer, FollowResponse r) {
+  if (raft) {
+    // A member asked who leads because it has heard from no leader.
+    if (follow.probes.erase(r.id) == 0 || !r.error.empty() || !status || stepping_out) return;
+    if (!cluster_id.empty() && r.cluster_id != cluster_id) return;
+    const LogPosition self{identity.id, status->term, status->last_index};
+    const ClusterReport report{peer, r.leader, r.term, r.commit, r.conf, r.conf_committed};
+    if (auto why = replaced_by_cluster(self, report)) step_out_of_raft(*why);
+    return;
+  }
   const TimePoint now = clock->now();
   const bool ours = r.cluster_id.empty() || cluster_id.empty() || r.cluster_id == cluster_id;
   if (follow.probes.erase(r.id) > 0) {

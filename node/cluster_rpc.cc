@@ -107,7 +107,7 @@ std::vector<uint8_t> encode_frame(const FollowResponse& m) {
   return with_tag(
       kFollowRpcChannel,
       wire::encode_envelope(MsgType::kRpcFollowResponse, kVersion, [&](wire::Packer& p) {
-        p.pack_array(13);
+        p.pack_array(14);
         p.pack_uint64(m.id);
         pack_str(p, m.error);
         pack_str(p, m.cluster_id);
@@ -122,6 +122,7 @@ std::vector<uint8_t> encode_frame(const FollowResponse& m) {
         pack_bin(p, m.snapshot_chunk);
         p.pack_array(static_cast<uint32_t>(m.entries.size()));
         for (const raft::Entry& e : m.entries) pack_bin(p, raft::codec::encode(e));
+        p.pack(m.conf_committed);
       }));
 }
 
@@ -226,6 +227,7 @@ Result<FollowResponse> decode_follow_response(std::span<const uint8_t> bytes) {
     }
     m.entries.push_back(std::move(*e));
   }
+  if (r->has(13)) SHOAL_RETURN_IF_ERROR(r->boolean(13, m.conf_committed));
   return m;
 }
 

@@ -95,6 +95,10 @@ struct FollowResponse {
   uint64_t snapshot_offset = 0;
   std::vector<uint8_t> snapshot_chunk;
   std::vector<raft::Entry> entries;  // committed, in order, after `after`
+  // `conf` is committed (no configuration change is pending on the voter):
+  // with a leader's answer, the configuration in force at `commit`. Absent
+  // in frames from older agents (then false).
+  bool conf_committed = false;
 };
 
 // A frame: the channel tag, then the message's envelope.

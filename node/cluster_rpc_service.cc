@@ -6,6 +6,7 @@
 #include <boost/beast/http/field.hpp>
 
 #include "node/agent_cluster_impl.h"
+#include "raft/codec.h"
 
 namespace shoal::node {
 
@@ -20,6 +21,25 @@ constexpr auto kForwardTimeout = 15s;
 // millisecond here is unavailability when the old leader is paused or cut
 // off: the chaos suite measured windows of 3.4-3.7 s with a whole second.
 constexpr auto kOldLeaderGrace = 200ms;
+
+// Whether a Raft frame's message is a request a member of the
+// configuration sends to another: a leader's appends, a candidate's vote
+// requests. Answers (to votes this agent asked for before it stepped out of
+// Raft, say) never make it a member.
+bool from_a_member(std::span<const uint8_t> body) {
+  auto m = raft::codec::decode_message(body);
+  if (!m) return false;
+  switch (m->kind) {
+    case raft::MessageKind::kAppend:
+    case raft::MessageKind::kHeartbeat:
+    case raft::MessageKind::kSnapshot:
+    case raft::MessageKind::kPreVote:
+    case raft::MessageKind::kVote:
+      return true;
+    default:
+      return false;
+  }
+}
 
 }  // namespace
 
@@ -48,9 +68,13 @@ void AgentCluster::Impl::serve_frame(const NodeId& peer, std::vector<uint8_t> fr
     case kRaftRpcChannel: {
       if (!raft) {
         // The leader added this observer as a learner: from now on it keeps
-        // a Raft log of its own. Only a member of our own cluster may.
+        // a Raft log of its own (or a candidate that formed the cluster
+        // counts on its vote). Only a member of our own cluster may, and
+        // only with a request (not a late answer to a vote this agent asked
+        // for before it stepped out of Raft).
         auto it = peers.find(peer);
-        if (cluster_id.empty() || it == peers.end() || it->second.cluster_id != cluster_id) {
+        if (stepping_out || cluster_id.empty() || it == peers.end() ||
+            it->second.cluster_id != cluster_id || !from_a_member(body)) {
           frames_dropped_decode.fetch_add(1, std::memory_order_relaxed);
           return;
         }
@@ -87,7 +111,7 @@ void AgentCluster::Impl::serve_frame(const NodeId& peer, std::vector<uint8_t> fr
   }
 }
 
-void AgentCluster::Impl::on_client_frame(const NodeId& /*peer*/, std::vector<uint8_t> frame) {
+void AgentCluster::Impl::on_client_frame(const NodeId& peer, std::vector<uint8_t> frame) {
   if (stopped || frame.empty()) return;
   const std::span<const uint8_t> body(frame.data() + 1, frame.size() - 1);
   if (frame.front() == kForwardRpcChannel) {
@@ -120,7 +144,7 @@ void AgentCluster::Impl::on_client_frame(const NodeId& /*peer*/, std::vector<uin
       frames_dropped_decode.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    on_follow_response(std::move(*resp));
+    on_follow_response(peer, std::move(*resp));
   } else {
     frames_dropped_decode.fetch_add(1, std::memory_order_relaxed);
   }

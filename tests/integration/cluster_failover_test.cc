@@ -4,12 +4,17 @@
 // the voters they ask at once (node/follow_plan.h), not from gossip, which
 // takes seconds to declare the old leader dead.
 //
-// Address block 127.0.29.N, HTTP port 28310 (gossip +1, RPC +2).
+// A voter that autopilot replaced while it was away comes back as an
+// observer on its own, its old Raft log moved aside (node/replaced_voter.h).
+//
+// Address blocks 127.0.29.N (HTTP port 28310) and 127.0.31.N (28320);
+// gossip +1, RPC +2.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -103,6 +108,65 @@ TEST_F(ClusterTest, WritesThroughObserversResumeWithinSecondsOfALeaderKill) {
   // bound leaves room for a loaded CI machine.
   EXPECT_LT(worst_voter, 4500);
   EXPECT_LT(worst_observer, 4500);
+}
+
+TEST_F(ClusterTest, AReplacedVoterComesBackAsAnObserverWithItsOldLogMovedAside) {
+  add_agents(5, 31, 28320);
+  const std::vector<std::string> flags = {"--voters", "3", "--dead-voter-grace", "10s"};
+  auto with_expect = flags;
+  with_expect.insert(with_expect.end(), {"--bootstrap-expect", "3"});
+  for (size_t i = 0; i < 3; ++i) start(i, with_expect);
+  for (size_t i = 3; i < 5; ++i) start(i, flags);
+  ASSERT_NO_FATAL_FAILURE(wait_healthy());
+  int lead = -1;
+  ASSERT_TRUE(eventually(
+      [&] {
+        return (lead = agreed_leader({0, 1, 2})) >= 0;
+      },
+      15s, 50ms))
+      << logs();
+  ASSERT_TRUE(put(static_cast<size_t>(lead), "before", "1")) << logs();
+  const size_t victim = lead == 0 ? 1 : 0;
+  const std::string victim_id = agents_[victim]->get_json("/v1/agent/self").value("id", "");
+  ASSERT_FALSE(victim_id.empty());
+  agents_[victim]->kill9();
+
+  // Autopilot replaces it (after the 10 s grace) with an observer.
+  auto voters_without_victim = [&] {
+    json p = agents_[static_cast<size_t>(lead)]->get_json("/v1/raft/peers");
+    if (!p.is_object() || p["voters"].size() != 3 || !p["learners"].empty()) return false;
+    for (const auto& v : p["voters"]) {
+      if (v.value("id", "") == victim_id) return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(eventually(voters_without_victim, 60s, 200ms)) << logs();
+  ASSERT_TRUE(put(static_cast<size_t>(lead), "while-away", "2")) << logs();
+
+  // It returns on its old data dir, whose log still names it a voter.
+  start(victim, flags, ip(static_cast<size_t>(lead)));
+  std::string why;
+  ASSERT_TRUE(agents_[victim]->wait_healthy(&why)) << why;
+  // The old log is moved beside, never deleted, once the agent has heard
+  // from the leader that it was replaced.
+  auto moved = [&] {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(agents_[victim]->data_dir())) {
+      if (e.path().filename().string().starts_with("raft.replaced-")) ++n;
+    }
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return moved() == 1; }, 30s, 200ms)) << logs();
+  ASSERT_TRUE(
+      eventually([&] { return status(victim).value("role", "") == "observer"; }, 10s, 200ms))
+      << status(victim).dump() << logs();
+  EXPECT_FALSE(std::filesystem::exists(agents_[victim]->data_dir() / "raft"));
+  // It follows the log again (what was written while it was away included)
+  // and takes writes.
+  ASSERT_TRUE(eventually([&] { return get_raw(victim, "while-away", true) == "2"; }, 10s, 100ms))
+      << logs();
+  EXPECT_TRUE(put(victim, "after", "3")) << logs();
+  EXPECT_TRUE(voters_without_victim());
 }
 
 }  // namespace

@@ -144,6 +144,7 @@ FollowResponse a_follow_response_with_entries() {
   m.commit = 1006;
   m.conf = three_voters_one_learner();
   m.entries = entries(1001, 6);
+  m.conf_committed = true;
   return m;
 }
 
@@ -179,6 +180,7 @@ void expect_same(const FollowResponse& got, const FollowResponse& want) {
   EXPECT_EQ(got.snapshot_size, want.snapshot_size);
   EXPECT_EQ(got.snapshot_offset, want.snapshot_offset);
   EXPECT_EQ(got.snapshot_chunk, want.snapshot_chunk);
+  EXPECT_EQ(got.conf_committed, want.conf_committed);
   EXPECT_EQ(got.entries, want.entries);
 }
 
