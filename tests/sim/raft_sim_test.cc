@@ -110,8 +110,8 @@ void run_random_faults(uint32_t voters, uint64_t seed) {
   cfg.network = faulty_network();
   // Frequent snapshots sent in small chunks, so that slow and restarted
   // followers catch up through chunked InstallSnapshot as well as the log.
-  cfg.snapshot_every = 32;
-  cfg.snapshot_keep = 8;
+  cfg.compact_every = 32;
+  cfg.compact_keep = 8;
   cfg.raft.snapshot_chunk_bytes = 40;
   RaftHarness h(cfg);
   h.start_clients(4, milliseconds(30));
@@ -192,19 +192,21 @@ TEST(RaftSim, MembershipChangesWithLearnerPromotion) {
         if (step >= plan.size()) return;
         auto l = h.leader();
         if (!l) return;
-        raft::Raft* lc = h.core(*l);
+        const std::optional<node::RaftStatus> st = h.status(*l);
+        if (!st) return;
         // A step counts once the leader's configuration shows it and
         // everything the leader holds is committed (an accepted change can
         // still be lost with its leader).
-        if (done(plan[step], lc->conf())) {
-          if (lc->commit() == lc->last_index()) ++step;
+        if (done(plan[step], st->conf)) {
+          if (st->commit == st->last_index) ++step;
           return;
         }
         // A learner is promoted only once it caught up (as autopilot does).
         if (plan[step].kind == CC::Kind::kPromoteLearner) {
-          auto pr = lc->progress();
-          auto it = pr.find(plan[step].node);
-          if (it == pr.end() || it->second.match + 5 < lc->last_index()) return;
+          auto it =
+              std::find_if(st->peers.begin(), st->peers.end(),
+                           [&](const node::RaftPeerStatus& p) { return p.id == plan[step].node; });
+          if (it == st->peers.end() || it->match + 5 < st->last_index) return;
         }
         (void)h.conf_change(*l, plan[step]);
       });
@@ -218,7 +220,9 @@ TEST(RaftSim, MembershipChangesWithLearnerPromotion) {
     auto l = h.leader();
     ASSERT_TRUE(l.has_value());
     EXPECT_EQ(step, plan.size());
-    EXPECT_EQ(h.core(*l)->conf().voters.size(), 4u);
+    const std::optional<node::RaftStatus> st = h.status(*l);
+    ASSERT_TRUE(st.has_value());
+    EXPECT_EQ(st->conf.voters.size(), 4u);
   }
 }
 
@@ -275,7 +279,7 @@ TEST(RaftSim, NegativeControlSkippedFsyncIsCaught) {
         }
         // And one follower with it, so that the lost entries had a quorum.
         for (NodeIndex i = 0; i < h.nodes(); ++i) {
-          if (h.core(i) != nullptr && h.core(i)->role() != raft::Role::kLeader) {
+          if (h.up(i) && !h.is_leader(i)) {
             h.crash(i);
             s.after(milliseconds(200), [&h, i](RaftSimulator&) { h.restart(i); });
             break;
