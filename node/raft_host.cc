@@ -322,6 +322,10 @@ void RaftHost::feed_clients(Mailbox& batch) {
       p.done(r.status(), Index());
       continue;
     }
+    if (options_.negative_controls.ack_before_durable) {
+      p.done(Status::ok(), r->first);  // the bug: its entry is not even written
+      continue;
+    }
     track_proposal(r->first, r->second, std::move(p.done));
   }
   for (ConfProposal& c : batch.conf_changes) {
@@ -442,11 +446,13 @@ void RaftHost::handle_ready() {
   // so that a leader's clients are answered without waiting for the fsync of
   // the batch that follows theirs. Those this Ready writes wait for it: a
   // leader counts its own copy toward the quorum as soon as it is appended.
-  // A snapshot is restored before anything after it is applied.
+  // A snapshot is restored before anything after it is applied. (The
+  // negative control apply_before_persist applies them all here.)
   size_t early = 0;
   if (!rd.snapshot) {
-    const uint64_t first_new = rd.entries.empty() ? std::numeric_limits<uint64_t>::max()
-                                                  : rd.entries.front().index.value();
+    const bool all = rd.entries.empty() || options_.negative_controls.apply_before_persist;
+    const uint64_t first_new =
+        all ? std::numeric_limits<uint64_t>::max() : rd.entries.front().index.value();
     while (early < rd.committed.size() && rd.committed[early].index.value() < first_new) {
       apply_entry(rd.committed[early++]);
     }

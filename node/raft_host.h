@@ -68,6 +68,10 @@
 // logs it with spdlog and calls std::abort(). Continuing after a failed fsync
 // could acknowledge a write that the disk lost.
 //
+// Negative controls (RaftHostOptions::negative_controls): deliberate bugs,
+// all off unless a test turns one on, that the simulator's checks must
+// catch (tests/sim/raft_negative_control_test.cc). The agent never sets them.
+//
 // Log compaction: after `compact_every` applied entries (but not within
 // `compact_min_interval` of the previous compaction: a snapshot stalls the
 // loop for its whole serialisation and synced write, tens of ms for a few
@@ -146,6 +150,20 @@ class StateMachine {
 
 class AsioHostExecutor;  // node/asio_host_executor.h
 
+// Negative controls: deliberate bugs that prove the simulator's checks can
+// fail (tests/sim/raft_negative_control_test.cc turns each on and expects a
+// violation). Only tests set them; the agent never does. All off is the
+// correct host.
+struct RaftHostFaults {
+  // Apply EVERY committed entry of a Ready before persisting it, also those
+  // the Ready itself writes (the bug fixed in f02c987): a one-node leader
+  // then answers a client before its entry is durable.
+  bool apply_before_persist = false;
+  // Answer a proposal ok as soon as the core accepts it, before its entry
+  // is written (let alone committed).
+  bool ack_before_durable = false;
+};
+
 struct RaftHostOptions {
   // The core's configuration; `id` is required. `applied` is overridden by
   // the stored snapshot's index (the state machine restarts from it).
@@ -176,6 +194,8 @@ struct RaftHostOptions {
   // changed: whether it now leads, its term, the leader it knows (zero if
   // none). Must not block.
   std::function<void(bool leader, uint64_t term, const raft::NodeId& leader_id)> on_role_change;
+  // Tests only (RaftHostFaults above); the agent leaves them off.
+  RaftHostFaults negative_controls;
 };
 
 // Counters, readable from any thread (relaxed; for benchmarks and metrics).

@@ -71,6 +71,7 @@ class RaftHarness::Process final : public sim::Process<Wire>, private node::Tran
       o.compact_every = cfg.compact_every;
       o.compact_keep = cfg.compact_keep;
       o.compact_min_interval = cfg.compact_min_interval;
+      o.negative_controls = cfg.faults;
       o.on_role_change = [this](bool leader, uint64_t term, const raft::NodeId&) {
         if (!frozen_) h_.on_role(self_, leader, term);
       };

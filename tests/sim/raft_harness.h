@@ -82,6 +82,8 @@ struct HarnessConfig {
   // fsync, and restarts after up to `fsync_crash_downtime_max`.
   double crash_in_fsync = 0;
   std::chrono::nanoseconds fsync_crash_downtime_max = std::chrono::seconds(1);
+  // Negative controls on every host (tests/sim/raft_negative_control_test.cc).
+  node::RaftHostFaults faults;
   // A client gives up on an op after this long (it becomes indeterminate).
   std::chrono::nanoseconds client_timeout = std::chrono::seconds(3);
   uint32_t keys = 4;

@@ -122,12 +122,13 @@ void run_random_faults(uint32_t voters, uint64_t seed) {
     const Counters& c = h.counters();
     std::printf(
         "seed %llu: puts %llu gets %llu deletes %llu failed %llu indeterminate %llu "
-        "elections %llu snapshots %llu events %llu\n",
+        "elections %llu snapshots %llu fsync crashes %llu events %llu\n",
         static_cast<unsigned long long>(seed), static_cast<unsigned long long>(c.puts_ok),
         static_cast<unsigned long long>(c.gets_ok), static_cast<unsigned long long>(c.deletes_ok),
         static_cast<unsigned long long>(c.failed), static_cast<unsigned long long>(c.indeterminate),
         static_cast<unsigned long long>(c.elections),
         static_cast<unsigned long long>(c.snapshots_sent),
+        static_cast<unsigned long long>(c.fsync_crashes),
         static_cast<unsigned long long>(h.sim().stats().events));
   }
   EXPECT_GT(h.counters().puts_ok, 20u);
@@ -254,52 +255,6 @@ TEST(RaftSim, LeaderlessTimeAfterALeaderCrashIsBounded) {
   std::printf("leaderless after a leader crash: p50 %.2f s, p99 %.2f s over %zu seeds\n",
               gaps[gaps.size() / 2], p99, gaps.size());
   EXPECT_LE(p99, 3.0);
-}
-
-// Negative control: with fsync silently skipped, crashes lose acknowledged
-// state, and the checks must notice in some seed. Proves the harness can
-// fail.
-TEST(RaftSim, NegativeControlSkippedFsyncIsCaught) {
-  int caught = 0;
-  for (uint64_t seed = 1; seed <= 40 && caught == 0; ++seed) {
-    HarnessConfig cfg;
-    cfg.seed = seed;
-    cfg.voters = 3;
-    cfg.network = faulty_network();
-    RaftHarness h(cfg);
-    for (NodeIndex i = 0; i < h.nodes(); ++i) h.store(i).set_skip_sync(true);
-    h.start_clients(4, milliseconds(10));
-    // Crash the leader again and again: each crash loses its whole log.
-    for (int k = 1; k <= 20; ++k) {
-      h.sim().at(TimePoint(milliseconds(1500 * k)), [&h](RaftSimulator& s) {
-        if (auto l = h.leader()) {
-          const NodeIndex v = *l;
-          h.crash(v);
-          s.after(milliseconds(300), [&h, v](RaftSimulator&) { h.restart(v); });
-        }
-        // And one follower with it, so that the lost entries had a quorum.
-        for (NodeIndex i = 0; i < h.nodes(); ++i) {
-          if (h.up(i) && !h.is_leader(i)) {
-            h.crash(i);
-            s.after(milliseconds(200), [&h, i](RaftSimulator&) { h.restart(i); });
-            break;
-          }
-        }
-      });
-    }
-    const Status st = h.sim().run_until(TimePoint(seconds(32)));
-    if (!st.is_ok() || !h.violation().is_ok()) {
-      std::printf("seed %llu caught: %s\n", static_cast<unsigned long long>(seed),
-                  st.to_string().c_str());
-      ++caught;
-      break;
-    }
-    h.stop_clients();
-    (void)h.sim().run_for(seconds(10));
-    const CheckResult lin = check_linearizable(h.history().ops());
-    if (!h.check_final().is_ok() || !lin.linearizable) ++caught;
-  }
-  EXPECT_GT(caught, 0) << "skipping fsync went unnoticed: the checks cannot fail";
 }
 
 }  // namespace
