@@ -1,10 +1,11 @@
-// Raft under randomized faults on the simulator: crashes that drop unsynced
-// writes, restarts, partitions, loss, duplication, reordering, leader
-// transfers and membership changes with learner promotion. The harness
-// checks election safety, vote durability, log matching, leader
-// completeness and state-machine safety after every event; at the end the
-// client history must be linearizable. 510 seeds in CI (SHOAL_SIM_SEEDS
-// raises it offline); a failure prints the one-line replay command.
+// Raft under randomized faults on the simulator, every node a production
+// RaftHost: crashes that drop unsynced writes, nodes dying inside an fsync,
+// restarts, partitions, loss, duplication, reordering, leader transfers and
+// membership changes with learner promotion. The harness checks election
+// safety, vote durability, log matching, leader completeness and
+// state-machine safety after every event; at the end the client history
+// must be linearizable. 510 seeds in CI (SHOAL_SIM_SEEDS raises it
+// offline); a failure prints the one-line replay command.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -113,6 +114,9 @@ void run_random_faults(uint32_t voters, uint64_t seed) {
   cfg.compact_every = 32;
   cfg.compact_keep = 8;
   cfg.raft.snapshot_chunk_bytes = 40;
+  // Now and then a node dies inside an fsync, the one place a crash splits
+  // the host's pass (what it did before the write is seen, nothing after).
+  cfg.crash_in_fsync = 0.001;
   RaftHarness h(cfg);
   h.start_clients(4, milliseconds(30));
   const TimePoint end = TimePoint(seconds(20));
@@ -161,6 +165,7 @@ TEST(RaftSim, MembershipChangesWithLearnerPromotion) {
     cfg.voters = 3;
     cfg.spares = 2;
     cfg.network = faulty_network();
+    cfg.crash_in_fsync = 0.001;
     RaftHarness h(cfg);
     h.start_clients(3, milliseconds(30));
     Rng rng(seed ^ 0x3e3bULL);
