@@ -308,6 +308,7 @@ void RaftHost::step_messages(std::vector<Message>& messages) {
     // ours to die of.
     Status st = raft_->step(m);
     if (!st.is_ok()) {
+      stats_.messages_rejected.fetch_add(1, std::memory_order_relaxed);
       spdlog::debug("raft: {} message from {} rejected: {}", raft::message_kind_name(m.kind),
                     m.from.short_string(), st.to_string());
     }

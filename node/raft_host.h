@@ -205,6 +205,7 @@ struct RaftHostStats {
   std::atomic<uint64_t> synced_entries{0};  // entries those saves carried
   std::atomic<uint64_t> synced_save_ns{0};  // executor-clock time spent in those saves
   std::atomic<uint64_t> messages_in{0};
+  std::atomic<uint64_t> messages_rejected{0};  // malformed ones the core refused
   std::atomic<uint64_t> messages_out{0};
   std::atomic<uint64_t> applied{0};         // entries applied
   std::atomic<uint64_t> compactions{0};     // snapshots taken for log compaction

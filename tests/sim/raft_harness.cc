@@ -358,6 +358,9 @@ void RaftHarness::on_role(NodeIndex i, bool leader, uint64_t t) {
 
 void RaftHarness::check_window(NodeIndex i) {
   if (!up(i)) return;
+  if (const uint64_t n = procs_[i]->host().stats().messages_rejected.load(); n != 0) {
+    fail("node " + std::to_string(i) + "'s core rejected " + std::to_string(n) + " message(s)");
+  }
   const raft::MemoryLogStore& a = *stores_[i];
   if (a.hard_state().commit > a.last_index()) {
     fail("node " + std::to_string(i) + ": commit beyond its log");

@@ -26,6 +26,7 @@
 //   leader completeness a new leader holds every entry ever applied;
 //   state-machine       every node applies the same entry at each index.
 //   safety
+// and that no core rejects a message (RaftHostStats::messages_rejected).
 //
 // The ledger watches from outside the host: synced saves through the
 // SimLogWriter, roles through RaftHostOptions::on_role_change, applied
