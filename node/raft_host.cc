@@ -24,7 +24,9 @@ using raft::Term;
 
 Result<std::unique_ptr<RaftHost>> RaftHost::open(RaftHostOptions options, Transport& transport,
                                                  StateMachine& sm, boost::asio::io_context* io) {
+  // Checked before the store is opened (open_with() checks them again).
   if (options.raft.id.is_zero()) return Status::invalid_argument("raft host: no node id");
+  if (options.tick.count() <= 0) return Status::invalid_argument("raft host: tick must be > 0");
   auto store = raft::RocksLogStore::open(options.data_dir, options.store);
   if (!store) return store.status();
   auto executor = io != nullptr ? std::make_unique<AsioHostExecutor>(*io)
