@@ -219,6 +219,10 @@ std::optional<NodeIndex> RaftHarness::leader() const {
   return best;
 }
 
+const node::RaftHostStats* RaftHarness::host_stats(NodeIndex i) const {
+  return up(i) ? &procs_[i]->host().stats() : nullptr;
+}
+
 std::optional<node::RaftStatus> RaftHarness::status(NodeIndex i) {
   if (!up(i)) return std::nullopt;
   // Shared with the callback: a host that dies before answering answers as

@@ -121,6 +121,8 @@ class RaftHarness {
   // RaftHost::status() of node i, taken now (from a script or between
   // runs, as an operator would); nullopt while it is down.
   std::optional<node::RaftStatus> status(NodeIndex i);
+  // Node i's host counters (this incarnation's); nullptr while it is down.
+  const node::RaftHostStats* host_stats(NodeIndex i) const;
   // Node i's log store: its disk, which survives crashes.
   raft::MemoryLogStore& store(NodeIndex i) { return *stores_[i]; }
 
