@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <limits>
@@ -12,7 +11,9 @@
 #include <utility>
 
 #include "core/crypto.h"
+#include "node/asio_host_executor.h"
 #include "raft/codec.h"
+#include "raft/rocksdb_log_store.h"
 
 namespace shoal::node {
 
@@ -23,25 +24,37 @@ using raft::Term;
 
 Result<std::unique_ptr<RaftHost>> RaftHost::open(RaftHostOptions options, Transport& transport,
                                                  StateMachine& sm, boost::asio::io_context* io) {
+  // Checked before the store is opened (open_with() checks them again).
   if (options.raft.id.is_zero()) return Status::invalid_argument("raft host: no node id");
   if (options.tick.count() <= 0) return Status::invalid_argument("raft host: tick must be > 0");
   auto store = raft::RocksLogStore::open(options.data_dir, options.store);
   if (!store) return store.status();
+  auto executor = io != nullptr ? std::make_unique<AsioHostExecutor>(*io)
+                                : std::make_unique<AsioHostExecutor>();
   raft::RocksLogStore& s = **store;
-  if (options.bootstrap && s.last_index().value() == 0 && s.hard_state().term.value() == 0) {
-    SHOAL_RETURN_IF_ERROR(raft::Raft::bootstrap(s, s, *options.bootstrap));
+  auto host = open_with(std::move(options), s, s, *executor, transport, sm);
+  if (!host) return host.status();
+  (*host)->own_executor_ = std::move(executor);
+  (*host)->own_store_ = std::move(*store);
+  return host;
+}
+
+Result<std::unique_ptr<RaftHost>> RaftHost::open_with(RaftHostOptions options,
+                                                      raft::LogStore& store,
+                                                      raft::LogWriter& writer,
+                                                      HostExecutor& executor, Transport& transport,
+                                                      StateMachine& sm) {
+  if (options.raft.id.is_zero()) return Status::invalid_argument("raft host: no node id");
+  if (options.tick.count() <= 0) return Status::invalid_argument("raft host: tick must be > 0");
+  if (options.bootstrap && store.last_index().value() == 0 &&
+      store.hard_state().term.value() == 0) {
+    SHOAL_RETURN_IF_ERROR(raft::Raft::bootstrap(writer, store, *options.bootstrap));
   }
-  auto snap = s.snapshot();
+  auto snap = store.snapshot();
   if (!snap) return snap.status();
 
-  std::unique_ptr<boost::asio::io_context> owned;
-  if (io == nullptr) {
-    owned = std::make_unique<boost::asio::io_context>(1);
-    io = owned.get();
-  }
   std::unique_ptr<RaftHost> host(
-      new RaftHost(std::move(options), transport, sm, *io, std::move(owned)));
-  host->store_ = std::move(*store);
+      new RaftHost(std::move(options), store, writer, executor, transport, sm));
   Index applied = host->options_.raft.applied;
   if (!snap->empty()) {
     sm.restore(*snap);
@@ -57,40 +70,38 @@ Result<std::unique_ptr<RaftHost>> RaftHost::open(RaftHostOptions options, Transp
   host->rng_ = std::make_unique<Rng>(seed);
   raft::Config cfg = host->options_.raft;
   cfg.applied = applied;
-  host->raft_ = std::make_unique<raft::Raft>(cfg, *host->store_, *host->rng_);
+  host->raft_ = std::make_unique<raft::Raft>(cfg, host->store_, *host->rng_);
   host->term_.store(host->raft_->term().value());
   host->applied_index_.store(applied.value());
   return host;
 }
 
-RaftHost::RaftHost(RaftHostOptions options, Transport& transport, StateMachine& sm,
-                   boost::asio::io_context& io, std::unique_ptr<boost::asio::io_context> owned_io)
+RaftHost::RaftHost(RaftHostOptions options, raft::LogStore& store, raft::LogWriter& writer,
+                   HostExecutor& executor, Transport& transport, StateMachine& sm)
     : options_(std::move(options)),
       id_(options_.raft.id),
       transport_(transport),
       sm_(sm),
-      owned_io_(std::move(owned_io)),
-      io_(io),
-      tick_timer_(io) {}
+      exec_(executor),
+      store_(store),
+      writer_(writer),
+      tick_timer_(executor.make_timer()) {}
 
 RaftHost::~RaftHost() { stop(); }
 
 void RaftHost::start() {
   if (started_) return;
   started_ = true;
-  boost::asio::post(io_, [this] {
+  exec_.post([this] {
     if (stopped_) return;
-    next_tick_ = std::chrono::steady_clock::now();
+    next_tick_ = exec_.clock().now();
     arm_tick();
     // A restarted node may have committed entries to apply before any
     // message arrives.
     std::lock_guard lk(mu_);
     if (!stopping_ && !scheduled_ && raft_->has_ready()) schedule_locked();
   });
-  if (owned_io_) {
-    work_.emplace(io_.get_executor());
-    thread_ = std::thread([this] { io_.run(); });
-  }
+  if (own_executor_) own_executor_->start();
 }
 
 void RaftHost::stop() {
@@ -99,19 +110,15 @@ void RaftHost::stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  if (thread_.joinable()) {
-    boost::asio::post(io_, [this] { shutdown_on_loop(); });
-    work_.reset();
-    thread_.join();
-  } else {
-    // Not started, or a caller's io_context driven by this very thread.
-    shutdown_on_loop();
-  }
+  // On the host's own thread, which then ends; else not started, or a
+  // caller's executor driven by this very thread (or not running).
+  if (own_executor_ && own_executor_->join([this] { shutdown_on_loop(); })) return;
+  shutdown_on_loop();
 }
 
 void RaftHost::shutdown_on_loop() {
   stopped_ = true;
-  tick_timer_.cancel();
+  tick_timer_->cancel();
   Mailbox left;
   {
     std::lock_guard lk(mu_);
@@ -140,7 +147,7 @@ void RaftHost::shutdown_on_loop() {
 
 void RaftHost::schedule_locked() {
   scheduled_ = true;
-  boost::asio::post(io_, [this] { run_pass(); });
+  exec_.post([this] { run_pass(); });
 }
 
 void RaftHost::deliver(Message m) {
@@ -296,13 +303,14 @@ void RaftHost::hold_or_release(Mailbox& batch) {
 
 void RaftHost::step_messages(std::vector<Message>& messages) {
   stats_.messages_in.fetch_add(messages.size(), std::memory_order_relaxed);
-  const auto now = std::chrono::steady_clock::now();
+  const TimePoint now = exec_.clock().now();
   for (const Message& m : messages) {
     if (!m.from.is_zero()) last_heard_[m.from] = now;
     // A malformed message changes nothing in the core; a peer's bug is not
     // ours to die of.
     Status st = raft_->step(m);
     if (!st.is_ok()) {
+      stats_.messages_rejected.fetch_add(1, std::memory_order_relaxed);
       spdlog::debug("raft: {} message from {} rejected: {}", raft::message_kind_name(m.kind),
                     m.from.short_string(), st.to_string());
     }
@@ -315,6 +323,10 @@ void RaftHost::feed_clients(Mailbox& batch) {
     auto r = raft_->propose(std::move(p.data));
     if (!r) {
       p.done(r.status(), Index());
+      continue;
+    }
+    if (options_.negative_controls.ack_before_durable) {
+      p.done(Status::ok(), r->first);  // the bug: its entry is not even written
       continue;
     }
     track_proposal(r->first, r->second, std::move(p.done));
@@ -362,7 +374,7 @@ RaftStatus RaftHost::make_status() const {
   st.conf_change_pending = raft_->last_conf_index() > applied_;
   if (st.role != raft::Role::kLeader) return st;
   const auto progress = raft_->progress();
-  const auto now = std::chrono::steady_clock::now();
+  const TimePoint now = exec_.clock().now();
   auto add = [&](const raft::NodeId& id, bool learner) {
     if (id == id_) return;
     RaftPeerStatus p;
@@ -373,9 +385,7 @@ RaftStatus RaftHost::make_status() const {
       p.next = it->second.next.value();
     }
     auto h = last_heard_.find(id);
-    p.since_heard = h == last_heard_.end()
-                        ? std::chrono::nanoseconds::max()
-                        : std::chrono::duration_cast<std::chrono::nanoseconds>(now - h->second);
+    p.since_heard = h == last_heard_.end() ? std::chrono::nanoseconds::max() : now - h->second;
     st.peers.push_back(p);
   };
   for (const raft::NodeId& v : st.conf.voters) add(v, false);
@@ -391,10 +401,10 @@ Result<LogFollowBatch> RaftHost::make_follow_batch(uint64_t after, size_t max_by
   LogFollowBatch batch;
   batch.commit = raft_->commit().value();
   Index from(after);  // the last index the caller has
-  if (from + 1 < store_->first_index()) {
-    auto snap = store_->snapshot();
+  if (from + 1 < store_.first_index()) {
+    auto snap = store_.snapshot();
     if (!snap) return snap.status();
-    if (snap->empty() || snap->meta.index + 1 < store_->first_index()) {
+    if (snap->empty() || snap->meta.index + 1 < store_.first_index()) {
       return Status::internal("raft host: the log is compacted but no snapshot covers it");
     }
     from = snap->meta.index;
@@ -402,7 +412,7 @@ Result<LogFollowBatch> RaftHost::make_follow_batch(uint64_t after, size_t max_by
   }
   // Only what is committed and stored: a follower's core may hold entries
   // not yet saved (and a commit index covering them).
-  const Index last = std::min(raft_->commit(), store_->last_index());
+  const Index last = std::min(raft_->commit(), store_.last_index());
   if (from >= last) return batch;
   const Index hi = std::min(last, from + kMaxEntries) + 1;
   // The store counts size_bytes() (data plus a fixed cost) against its
@@ -410,7 +420,7 @@ Result<LogFollowBatch> RaftHost::make_follow_batch(uint64_t after, size_t max_by
   const uint64_t count = (hi - 1).value() - from.value();
   constexpr size_t kNoLimit = std::numeric_limits<size_t>::max();
   const size_t room = max_bytes > kNoLimit - count * 64 ? kNoLimit : max_bytes + count * 64;
-  auto ents = store_->entries(from + 1, hi, room);
+  auto ents = store_.entries(from + 1, hi, room);
   if (!ents) return ents.status();
   size_t bytes = 0;
   for (Entry& e : *ents) {
@@ -439,11 +449,13 @@ void RaftHost::handle_ready() {
   // so that a leader's clients are answered without waiting for the fsync of
   // the batch that follows theirs. Those this Ready writes wait for it: a
   // leader counts its own copy toward the quorum as soon as it is appended.
-  // A snapshot is restored before anything after it is applied.
+  // A snapshot is restored before anything after it is applied. (The
+  // negative control apply_before_persist applies them all here.)
   size_t early = 0;
   if (!rd.snapshot) {
-    const uint64_t first_new = rd.entries.empty() ? std::numeric_limits<uint64_t>::max()
-                                                  : rd.entries.front().index.value();
+    const bool all = rd.entries.empty() || options_.negative_controls.apply_before_persist;
+    const uint64_t first_new =
+        all ? std::numeric_limits<uint64_t>::max() : rd.entries.front().index.value();
     while (early < rd.committed.size() && rd.committed[early].index.value() < first_new) {
       apply_entry(rd.committed[early++]);
     }
@@ -451,16 +463,15 @@ void RaftHost::handle_ready() {
 
   // 2. Persist. The snapshot first: entries in the same Ready follow it.
   if (rd.snapshot) {
-    Status st = store_->save_snapshot(*rd.snapshot);
+    Status st = writer_.save_snapshot(*rd.snapshot);
     if (!st.is_ok()) fatal("saving a snapshot", st);
   }
   if (rd.hard_state || !rd.entries.empty()) {
-    const auto t0 = std::chrono::steady_clock::now();
-    Status st = store_->save(rd.hard_state, rd.entries, rd.must_sync);
+    const TimePoint t0 = exec_.clock().now();
+    Status st = writer_.save(rd.hard_state, rd.entries, rd.must_sync);
     if (!st.is_ok()) fatal("saving the log", st);
     if (rd.must_sync) {
-      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::steady_clock::now() - t0);
+      const Duration ns = exec_.clock().now() - t0;
       stats_.synced_saves.fetch_add(1, std::memory_order_relaxed);
       stats_.synced_entries.fetch_add(rd.entries.size(), std::memory_order_relaxed);
       stats_.synced_save_ns.fetch_add(static_cast<uint64_t>(ns.count()), std::memory_order_relaxed);
@@ -518,7 +529,7 @@ void RaftHost::maybe_compact() {
   const bool by_size =
       options_.compact_bytes != 0 && applied_bytes_since_compaction_ >= options_.compact_bytes;
   if (!count_due && !by_size) return;
-  const auto now = std::chrono::steady_clock::now();
+  const TimePoint now = exec_.clock().now();
   const bool by_count = count_due && (!last_compaction_at_ ||
                                       now - *last_compaction_at_ >= options_.compact_min_interval);
   if (!by_count && !by_size) return;
@@ -528,10 +539,10 @@ void RaftHost::maybe_compact() {
   snap.meta.conf = applied_conf_;
   snap.data = sm_.snapshot();
   const uint64_t keep = options_.compact_keep;
-  const Index floor = store_->first_index() - 1;
+  const Index floor = store_.first_index() - 1;
   const Index compact_to =
       std::max(Index(applied_.value() > keep ? applied_.value() - keep : 0), floor);
-  Status st = store_->create_snapshot(snap, compact_to);
+  Status st = writer_.create_snapshot(snap, compact_to);
   if (!st.is_ok()) fatal("compacting the log", st);
   last_compaction_ = applied_;
   last_compaction_at_ = now;
@@ -597,19 +608,20 @@ void RaftHost::fail_proposals(const char* why) {
 void RaftHost::arm_tick() {
   // Missed ticks are dropped (a loop held up for a second does not then
   // tick ten times at once and call a spurious election).
-  const auto now = std::chrono::steady_clock::now();
+  const TimePoint now = exec_.clock().now();
   next_tick_ += options_.tick;
   if (next_tick_ < now) next_tick_ = now + options_.tick;
-  tick_timer_.expires_at(next_tick_);
-  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopped_) return;
-    raft_->tick();
-    {
-      std::lock_guard lk(mu_);
-      if (!stopping_ && !scheduled_ && raft_->has_ready()) schedule_locked();
-    }
-    arm_tick();
-  });
+  tick_timer_->arm(next_tick_, [this] { on_tick(); });
+}
+
+void RaftHost::on_tick() {
+  if (stopped_) return;
+  raft_->tick();
+  {
+    std::lock_guard lk(mu_);
+    if (!stopping_ && !scheduled_ && raft_->has_ready()) schedule_locked();
+  }
+  arm_tick();
 }
 
 void RaftHost::fatal(const char* what, const Status& st) {

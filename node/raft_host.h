@@ -1,16 +1,28 @@
 // RaftHost: the real host loop around one pure Raft core (raft/raft.h). It
-// owns the core, its RocksDB log (raft/rocksdb_log_store.h) and the tick
-// timer, and turns the core's Ready protocol into durable writes, sent
-// messages, applied entries and answered client callbacks.
+// owns the core and turns the core's Ready protocol into durable writes,
+// sent messages, applied entries and answered client callbacks.
 //
-// Threading. Everything that touches the core runs on one strand of
-// execution: the host's own io_context thread (the default), or a caller's
-// io_context that is run by one thread. deliver(), propose(), read(),
-// propose_conf_change(), transfer_leader(), status() and read_committed()
-// are thread-safe: they append to a mailbox under a mutex and post the
-// loop. Callbacks (their completions) and Transport::send() /
-// StateMachine::apply() run on the loop thread; they must not block, and may
-// call any of those entry points (which only enqueue).
+// What it runs on comes from outside, so that the simulator runs this very
+// loop (tests/sim/raft_harness.h) under crashes and partitions:
+//   - the log: a raft::LogStore to read and a raft::LogWriter to write (the
+//     agent's is raft::RocksLogStore, which open() makes in data_dir; the
+//     simulator's a raft::MemoryLogStore that loses unsynced writes);
+//   - the executor (node/host_executor.h): where its work runs, its one
+//     tick timer, and the Clock every time it reads comes from
+//     (AsioHostExecutor and steady time in the agent; virtual time in the
+//     simulator). The host never reads a clock of its own;
+//   - the Transport its messages leave by and the StateMachine it applies to.
+// open() builds the production set; open_with() takes them injected.
+//
+// Threading. Everything that touches the core runs on the executor, one
+// piece of work at a time. In production (open()) that is the host's own
+// io_context thread (the default), or a caller's io_context that is run by
+// one thread. deliver(), propose(), read(), propose_conf_change(),
+// transfer_leader(), status() and read_committed() are thread-safe: they
+// append to a mailbox under a mutex and post the loop. Callbacks (their
+// completions) and Transport::send() / StateMachine::apply() run on the loop
+// thread; they must not block, and may call any of those entry points
+// (which only enqueue).
 //
 // The loop, one pass per posted run (the contract of raft.h, exactly):
 //
@@ -20,9 +32,10 @@
 //   2. take ONE Ready: send its early messages (a leader's appends, which
 //      overlap its own fsync with its followers'), apply the committed
 //      entries that are already durable here (those below its first new
-//      entry, unless it restores a snapshot), persist it (one RocksDB
-//      WriteBatch, synced when must_sync), send its other messages, apply
-//      the rest of its committed entries, answer reads, then advance();
+//      entry, unless it restores a snapshot), persist it (one
+//      LogWriter::save(), one RocksDB WriteBatch in production, synced when
+//      must_sync), send its other messages, apply the rest of its committed
+//      entries, answer reads, then advance();
 //   3. answer the queries (status(), read_committed()) of the pass;
 //   4. if the mailbox or the core has more, post the next pass (a posted
 //      pass, not a loop, so the tick timer is never starved).
@@ -55,13 +68,17 @@
 // logs it with spdlog and calls std::abort(). Continuing after a failed fsync
 // could acknowledge a write that the disk lost.
 //
+// Negative controls (RaftHostOptions::negative_controls): deliberate bugs,
+// all off unless a test turns one on, that the simulator's checks must
+// catch (tests/sim/raft_negative_control_test.cc). The agent never sets them.
+//
 // Log compaction: after `compact_every` applied entries (but not within
 // `compact_min_interval` of the previous compaction: a snapshot stalls the
 // loop for its whole serialisation and synced write, tens of ms for a few
 // MB, and under a steady write load the count alone would trigger one
-// every second or two), or after `compact_bytes` of applied entry data
-// (whatever the interval), the host takes a
-// StateMachine::snapshot() at the applied index, stores it with the
+// every second or two; time is the executor's Clock), or after
+// `compact_bytes` of applied entry data (whatever the interval), the host
+// takes a StateMachine::snapshot() at the applied index, stores it with the
 // configuration in force there, and drops the log up to `compact_keep`
 // entries behind it (kept for slow followers; older ones get the snapshot).
 //
@@ -78,9 +95,7 @@
 #pragma once
 
 #include <atomic>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -90,12 +105,14 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "core/rng.h"
 #include "core/status.h"
+#include "core/time.h"
+#include "node/host_executor.h"
+#include "raft/log_store.h"
 #include "raft/message.h"
 #include "raft/raft.h"
 #include "raft/rocksdb_log_store.h"
@@ -131,17 +148,34 @@ class StateMachine {
   virtual void restore(const raft::Snapshot& /*snap*/) {}
 };
 
+class AsioHostExecutor;  // node/asio_host_executor.h
+
+// Negative controls: deliberate bugs that prove the simulator's checks can
+// fail (tests/sim/raft_negative_control_test.cc turns each on and expects a
+// violation). Only tests set them; the agent never does. All off is the
+// correct host.
+struct RaftHostFaults {
+  // Apply EVERY committed entry of a Ready before persisting it, also those
+  // the Ready itself writes (the bug fixed in f02c987): a one-node leader
+  // then answers a client before its entry is durable.
+  bool apply_before_persist = false;
+  // Answer a proposal ok as soon as the core accepts it, before its entry
+  // is written (let alone committed).
+  bool ack_before_durable = false;
+};
+
 struct RaftHostOptions {
   // The core's configuration; `id` is required. `applied` is overridden by
   // the stored snapshot's index (the state machine restarts from it).
   raft::Config raft;
-  // RocksDB directory of this node's log (created when missing).
+  // open() only: RocksDB directory of this node's log (created when
+  // missing) and its options. open_with() takes the log from the caller.
   std::string data_dir;
   raft::RocksLogStoreOptions store;
   // When the store is empty: the first configuration (Raft::bootstrap). Every
   // initial voter passes the same one; nodes joining later pass nullopt.
   std::optional<raft::ConfState> bootstrap;
-  // Config::election_ticks and heartbeat_ticks count these.
+  // Config::election_ticks and heartbeat_ticks count these (executor time).
   std::chrono::nanoseconds tick = std::chrono::milliseconds(100);
   // Seed for the core's election jitter; 0: from the OS CSPRNG.
   uint64_t rng_seed = 0;
@@ -160,6 +194,8 @@ struct RaftHostOptions {
   // changed: whether it now leads, its term, the leader it knows (zero if
   // none). Must not block.
   std::function<void(bool leader, uint64_t term, const raft::NodeId& leader_id)> on_role_change;
+  // Tests only (RaftHostFaults above); the agent leaves them off.
+  RaftHostFaults negative_controls;
 };
 
 // Counters, readable from any thread (relaxed; for benchmarks and metrics).
@@ -167,8 +203,9 @@ struct RaftHostStats {
   std::atomic<uint64_t> readies{0};
   std::atomic<uint64_t> synced_saves{0};    // save() calls with sync (one fsync each)
   std::atomic<uint64_t> synced_entries{0};  // entries those saves carried
-  std::atomic<uint64_t> synced_save_ns{0};  // wall time spent in those saves
+  std::atomic<uint64_t> synced_save_ns{0};  // executor-clock time spent in those saves
   std::atomic<uint64_t> messages_in{0};
+  std::atomic<uint64_t> messages_rejected{0};  // malformed ones the core refused
   std::atomic<uint64_t> messages_out{0};
   std::atomic<uint64_t> applied{0};         // entries applied
   std::atomic<uint64_t> compactions{0};     // snapshots taken for log compaction
@@ -227,24 +264,32 @@ class RaftHost {
   using ReadCallback = std::function<void(Status)>;
   using StatusCallback = std::function<void(Status)>;
 
-  // Opens (creating) the log in options.data_dir, bootstraps it if empty and
-  // options.bootstrap is set, restores `sm` from the stored snapshot and
-  // builds the core. `io`: run on that io_context (driven by exactly one
-  // thread); nullptr: the host owns an io_context and a thread. `transport`
-  // and `sm` must outlive the host.
+  // Opens (creating) the RocksDB log in options.data_dir, then open_with()
+  // on it. `io`: run on that io_context (driven by exactly one thread);
+  // nullptr: the host owns an io_context and a thread. `transport` and `sm`
+  // must outlive the host.
   [[nodiscard]] static Result<std::unique_ptr<RaftHost>> open(
       RaftHostOptions options, Transport& transport, StateMachine& sm,
       boost::asio::io_context* io = nullptr);
+  // The host on injected parts: reads the log through `store` and writes it
+  // through `writer` (usually the same object), runs on `executor`.
+  // Bootstraps the log if empty and options.bootstrap is set, restores `sm`
+  // from the stored snapshot and builds the core. Everything passed in must
+  // outlive the host; options.data_dir and options.store are not used.
+  [[nodiscard]] static Result<std::unique_ptr<RaftHost>> open_with(
+      RaftHostOptions options, raft::LogStore& store, raft::LogWriter& writer,
+      HostExecutor& executor, Transport& transport, StateMachine& sm);
   ~RaftHost();  // stop()s
   RaftHost(const RaftHost&) = delete;
   RaftHost& operator=(const RaftHost&) = delete;
 
   // Starts the tick timer (and the host's thread when it owns one).
   void start();
-  // Stops ticking, answers every pending proposal and read with kUnavailable,
-  // and drops later deliveries; joins the host's own thread. Idempotent.
-  // With a caller's io_context, call it from that io_context's thread or
-  // while it is not running.
+  // Stops ticking, answers every pending proposal and read (kUnavailable,
+  // or kOutcomeUnknown for proposals already in the log), and drops later
+  // deliveries; joins the host's own thread. Idempotent. Otherwise (a
+  // caller's io_context, an injected executor) call it on the executor's
+  // thread or while the executor runs nothing.
   void stop();
 
   // ---- thread-safe entry points ----
@@ -320,8 +365,8 @@ class RaftHost {
     ProposeCallback done;
   };
 
-  RaftHost(RaftHostOptions options, Transport& transport, StateMachine& sm,
-           boost::asio::io_context& io, std::unique_ptr<boost::asio::io_context> owned_io);
+  RaftHost(RaftHostOptions options, raft::LogStore& store, raft::LogWriter& writer,
+           HostExecutor& executor, Transport& transport, StateMachine& sm);
   // Posts a pass of the loop unless one is already posted. mu_ held.
   void schedule_locked();
   void run_pass();
@@ -347,6 +392,7 @@ class RaftHost {
   void after_advance(bool role_changed);
   void fail_proposals(const char* why);
   void arm_tick();
+  void on_tick();
   void shutdown_on_loop();
   [[noreturn]] void fatal(const char* what, const Status& st);
 
@@ -354,14 +400,16 @@ class RaftHost {
   raft::NodeId id_;
   Transport& transport_;
   StateMachine& sm_;
-  std::unique_ptr<boost::asio::io_context> owned_io_;  // declared before io_ users
-  boost::asio::io_context& io_;
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
-  std::thread thread_;
-  boost::asio::steady_timer tick_timer_;
-  std::chrono::steady_clock::time_point next_tick_;
+  // What open() made (nothing with open_with()): the executor, declared
+  // before everything that uses it, and the RocksDB log.
+  std::unique_ptr<AsioHostExecutor> own_executor_;
+  std::unique_ptr<raft::LogStore> own_store_;
+  HostExecutor& exec_;
+  raft::LogStore& store_;
+  raft::LogWriter& writer_;
+  std::unique_ptr<HostTimer> tick_timer_;
+  TimePoint next_tick_;
 
-  std::unique_ptr<raft::RocksLogStore> store_;
   std::unique_ptr<Rng> rng_;
   std::unique_ptr<raft::Raft> raft_;
 
@@ -378,7 +426,7 @@ class RaftHost {
   raft::Index applied_;
   raft::ConfState applied_conf_;  // the configuration as of applied_
   raft::Index last_compaction_;
-  std::optional<std::chrono::steady_clock::time_point> last_compaction_at_;  // none yet
+  std::optional<TimePoint> last_compaction_at_;  // none yet
   uint64_t applied_bytes_since_compaction_ = 0;
   std::deque<PendingProposal> proposals_;  // one leader term, increasing index
   // Pacing: proposals waiting for the batch in flight (the end of
@@ -390,7 +438,7 @@ class RaftHost {
   std::unordered_map<uint64_t, ReadCallback> reads_;  // by context, awaiting a ReadState
   std::multimap<uint64_t, ReadCallback> waiting_;     // by read index, awaiting apply
   // When a message from each peer last arrived (status()'s since_heard).
-  std::unordered_map<raft::NodeId, std::chrono::steady_clock::time_point> last_heard_;
+  std::unordered_map<raft::NodeId, TimePoint> last_heard_;
 
   // Cross-thread snapshots.
   std::atomic<bool> is_leader_{false};

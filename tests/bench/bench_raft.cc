@@ -18,9 +18,9 @@
 //
 // shoal-bench raft-failover --seeds N
 //
-// The simulator (tests/sim/raft_harness.h): per seed, 3 voters and 2
-// clients; at 5 s the leader crashes; at 15 s read how long the cluster had
-// no leader. Prints
+// The simulator (tests/sim/raft_harness.h: the production RaftHost on every
+// node, on virtual time): per seed, 3 voters and 2 clients; at 5 s the
+// leader crashes; at 15 s read how long the cluster had no leader. Prints
 //   raft_failover seeds=N leaderless_p50_s= leaderless_p99_s= leaderless_max_s=
 #include <unistd.h>
 
