@@ -25,6 +25,7 @@
 #include "node/blocking_queries.h"
 #include "node/cluster_machine.h"
 #include "node/cluster_rpc.h"
+#include "node/follow_holds.h"
 #include "node/follow_plan.h"
 #include "node/raft_host.h"
 #include "node/raft_rpc.h"
@@ -52,6 +53,10 @@ HttpResponse outcome_unknown(std::string_view why);
 // How long a request that finds no usable leader waits for one (an
 // election, a leader just lost) before it is answered 503.
 inline constexpr std::chrono::milliseconds kLeaderWait{2000};
+
+// A voter holds at most this many follow requests (long polls); beyond, it
+// answers at once and the observers ask again on their next tick.
+inline constexpr size_t kMaxHeldFollows = 10000;
 
 // A member as gossip shows it, with the fields the cluster needs.
 struct PeerInfo {
@@ -152,6 +157,8 @@ struct AgentCluster::Impl {
   // (FollowRequest::wait_ms) until wake_held_follows() finds it answerable.
   void serve_follow(const FollowRequest& req, RpcReply reply);
   void answer_follow(const FollowRequest& req, RpcReply reply);
+  // What FollowHolds decides on: applied index, term, leader, serving.
+  FollowView follow_view() const;
   // Answers the held requests that now have something (an entry applied, a
   // new leader or term), or whose time is up; all of them when stopping.
   void wake_held_follows();
@@ -269,13 +276,7 @@ struct AgentCluster::Impl {
     uint64_t commit = 0;            // the source's commit index, from its last answer
   } follow;
   // Follow requests a voter holds (long polls), and its timer for them.
-  struct HeldFollow {
-    FollowRequest req;
-    RpcReply reply;
-    TimePoint until;
-    NodeId leader;  // the leader known when it was held
-  };
-  std::vector<HeldFollow> held_follows;
+  FollowHolds<RpcReply> held_follows{kMaxHeldFollows};
   std::atomic<size_t> held_follow_count{0};  // read by the applying thread
   std::atomic<bool> held_follow_wake_posted{false};
   boost::asio::steady_timer held_follow_timer;

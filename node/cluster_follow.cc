@@ -18,9 +18,6 @@ namespace {
 
 constexpr uint32_t kFollowMaxBytes = 4u << 20;
 constexpr size_t kSnapshotChunk = 4u << 20;
-// A voter holds at most this many long polls; beyond, it answers at once
-// (the observers then ask again on their next tick).
-constexpr size_t kMaxHeldFollows = 10000;
 // Probes not yet answered that an observer remembers.
 constexpr size_t kMaxProbes = 64;
 
@@ -28,19 +25,17 @@ constexpr size_t kMaxProbes = 64;
 
 // ---- serving (voters and learners) ----
 
+FollowView AgentCluster::Impl::follow_view() const {
+  return FollowView{machine.applied(), term, leader, raft != nullptr && !stopped};
+}
+
 void AgentCluster::Impl::serve_follow(const FollowRequest& req, RpcReply reply) {
-  // Hold only what has nothing to get yet from a voter in the observer's
-  // term: a different term is news to send now. (In an election the voter
-  // may know no leader yet; it holds the request until it learns one.)
-  const bool hold = req.wait_ms > 0 && !req.probe() && req.snapshot_index == 0 && raft &&
-                    !stopped && req.term == term && machine.applied() <= req.after &&
-                    held_follows.size() < kMaxHeldFollows;
-  if (!hold) {
+  const FollowView view = follow_view();
+  if (!held_follows.should_hold(req, view)) {
     answer_follow(req, std::move(reply));
     return;
   }
-  const auto wait = std::chrono::milliseconds(std::min(req.wait_ms, kMaxFollowWaitMs));
-  held_follows.push_back(HeldFollow{req, std::move(reply), clock->now() + wait, leader});
+  held_follows.hold(req, std::move(reply), clock->now(), view);
   held_follow_count.store(held_follows.size(), std::memory_order_release);
   arm_held_follow_timer();
 }
@@ -100,37 +95,28 @@ void AgentCluster::Impl::answer_follow(const FollowRequest& req, RpcReply reply)
 
 void AgentCluster::Impl::wake_held_follows() {
   if (held_follows.empty()) return;
-  const TimePoint now = clock->now();
-  const uint64_t applied = machine.applied();
-  std::vector<HeldFollow> ready;
-  std::erase_if(held_follows, [&](HeldFollow& h) {
-    const bool due = stopped || !raft || applied > h.req.after || h.req.term != term ||
-                     h.leader != leader || now >= h.until;
-    if (due) ready.push_back(std::move(h));
-    return due;
-  });
+  auto due = stopped ? held_follows.take_all() : held_follows.take_due(clock->now(), follow_view());
   held_follow_count.store(held_follows.size(), std::memory_order_release);
-  for (HeldFollow& h : ready) {
+  for (auto& d : due) {
     if (stopped) {
       FollowResponse r;
-      r.id = h.req.id;
+      r.id = d.req.id;
       r.error = "the agent is shutting down";
-      send_reply(h.reply, encode_frame(r));
+      send_reply(d.reply, encode_frame(r));
     } else {
-      answer_follow(h.req, std::move(h.reply));
+      answer_follow(d.req, std::move(d.reply));
     }
   }
   arm_held_follow_timer();
 }
 
 void AgentCluster::Impl::arm_held_follow_timer() {
-  if (held_follows.empty() || stopped) {
+  const auto first = held_follows.next_deadline();
+  if (!first || stopped) {
     held_follow_timer.cancel();
     return;
   }
-  TimePoint first = TimePoint::max();
-  for (const HeldFollow& h : held_follows) first = std::min(first, h.until);
-  held_follow_timer.expires_after(std::max(first - clock->now(), Duration(0)));
+  held_follow_timer.expires_after(std::max(*first - clock->now(), Duration(0)));
   held_follow_timer.async_wait([this](const boost::system::error_code& ec) {
     if (!ec && !stopped) wake_held_follows();
   });
