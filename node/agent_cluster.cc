@@ -633,7 +633,17 @@ void AgentCluster::write_metrics(MetricsText& m) const {
               static_cast<double>(s.messages_in.load()));
     m.counter("shoal_raft_messages_out_total", "Raft messages sent",
               static_cast<double>(s.messages_out.load()));
+    m.counter("shoal_raft_messages_rejected_total",
+              "Raft messages the core refused (malformed, or from a peer's bug)",
+              static_cast<double>(s.messages_rejected.load()));
   }
+  m.gauge("shoal_follow_requests_held",
+          "Observers' follow requests this voter holds until there is something new",
+          static_cast<double>(p.held_follow_count.load()));
+  m.counter("shoal_follow_failovers_total",
+            "Voters this observer stopped following: connection broken, silent, erroring or "
+            "behind",
+            static_cast<double>(p.follow.plan.failovers()));
   const RpcCounters& sc = p.server->counters();
   m.counter("shoal_rpc_handshakes_ok_total", "RPC handshakes that succeeded (server side)",
             static_cast<double>(sc.handshakes_ok.load()));

@@ -57,6 +57,16 @@ TEST_F(ClusterTest, WritesThroughObserversResumeWithinSecondsOfALeaderKill) {
       },
       15s, 100ms))
       << logs();
+  // Both observers are caught up and long-poll a voter each: the voters hold
+  // two follow requests between them.
+  auto held = [&] {
+    double n = 0;
+    for (size_t i = 0; i < 3; ++i) {
+      n += metric_value(agents_[i]->metrics(), "shoal_follow_requests_held").value_or(0);
+    }
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return held() == 2; }, 10s, 100ms)) << held();
   int64_t worst_voter = 0, worst_observer = 0;
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE("kill " + std::to_string(round + 1));
