@@ -24,13 +24,9 @@ usage() { echo "usage: $0 N [TRIALS]   (2 <= N <= 250, 1 <= TRIALS < N)" >&2; ex
 [ -x "$shoal" ] || { echo "gossip_loopback: no shoal binary at $shoal (set SHOAL_BINARY)" >&2; exit 1; }
 command -v curl >/dev/null || { echo "gossip_loopback: needs curl" >&2; exit 1; }
 
-dir=$(mktemp -d /tmp/shoal-bench-gossip.XXXXXX)
-pids=()
-cleanup() {
-  { for pid in "${pids[@]}"; do kill -9 "$pid" || true; done; wait; } 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+# shellcheck source=tests/bench/loopback_agents.sh
+. "$root/tests/bench/loopback_agents.sh"
+agents_dir gossip
 
 now() { date +%s.%N; }
 # The value of one metric series of agent $1, or -1.

@@ -27,13 +27,9 @@ for c in "${conns[@]}"; do [[ "$c" =~ ^[0-9]+$ ]] && ((c >= 1 && c <= 1000)) || 
 command -v wrk >/dev/null || { echo "kv_loopback: needs wrk (apt-get install wrk)" >&2; exit 1; }
 command -v curl >/dev/null || { echo "kv_loopback: needs curl" >&2; exit 1; }
 
-dir=$(mktemp -d /tmp/shoal-bench-kv.XXXXXX)
-pids=()
-cleanup() {
-  { for pid in "${pids[@]}"; do kill -9 "$pid" || true; done; wait; } 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+# shellcheck source=tests/bench/loopback_agents.sh
+. "$root/tests/bench/loopback_agents.sh"
+agents_dir kv
 
 key=$("$shoal" keygen)
 for i in 1 2 3; do
@@ -45,26 +41,12 @@ for i in 1 2 3; do
   pids+=($!)
 done
 
-# The leader: the agent whose /v1/agent/self id is the leader everyone reports.
-leader_ip=""
-deadline=$(($(date +%s) + 30))
-while [ -z "$leader_ip" ]; do
-  if [ "$(date +%s)" -gt "$deadline" ]; then
-    echo "kv_loopback: no leader within 30 s" >&2
-    tail -n 20 "$dir"/kv*.log >&2
-    exit 1
-  fi
-  leader=$(curl -fsS -m 1 "http://127.0.8.1:$http_port/v1/status" 2>/dev/null |
-    sed -n 's/.*"leader":"\([0-9a-f]*\)".*/\1/p' || true)
-  if [ -n "$leader" ]; then
-    for i in 1 2 3; do
-      if curl -fsS -m 1 "http://127.0.8.$i:$http_port/v1/agent/self" 2>/dev/null | grep -q "\"id\":\"$leader\""; then
-        leader_ip=127.0.8.$i
-      fi
-    done
-  fi
-  [ -n "$leader_ip" ] || sleep 0.2
-done
+# The leader: the agent whose /v1/agent/self id is the leader agent 1 reports.
+leader_ip=$(find_leader 127.0.8.1 "$http_port" 127.0.8.1 127.0.8.2 127.0.8.3) || {
+  echo "kv_loopback: no leader within 30 s" >&2
+  tail -n 20 "$dir"/kv*.log >&2
+  exit 1
+}
 # One write through the leader proves the path before measuring.
 curl -fsS -m 5 -X PUT --data warmup "http://$leader_ip:$http_port/v1/kv/bench/warmup" >/dev/null
 

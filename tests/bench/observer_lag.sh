@@ -22,13 +22,9 @@ rpc_port=28902
 [ -x "$bench" ] || { echo "observer_lag: no shoal-bench at $bench (set SHOAL_BENCH)" >&2; exit 1; }
 command -v curl >/dev/null || { echo "observer_lag: needs curl" >&2; exit 1; }
 
-dir=$(mktemp -d /tmp/shoal-bench-lag.XXXXXX)
-pids=()
-cleanup() {
-  { for pid in "${pids[@]}"; do kill -9 "$pid" || true; done; wait; } 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+# shellcheck source=tests/bench/loopback_agents.sh
+. "$root/tests/bench/loopback_agents.sh"
+agents_dir lag
 
 key=$("$shoal" keygen)
 for i in 1 2 3 4; do
@@ -48,21 +44,8 @@ fail() {
 }
 # The leader: the voter whose id is the leader the observer reports (so the
 # observer follows the log and knows the leader too).
-leader_ip=""
-deadline=$(($(date +%s) + 30))
-while [ -z "$leader_ip" ]; do
-  [ "$(date +%s)" -le "$deadline" ] || fail "no leader known to the observer within 30 s"
-  leader=$(curl -fsS -m 1 "http://127.0.30.4:$http_port/v1/status" 2>/dev/null |
-    sed -n 's/.*"leader":"\([0-9a-f]*\)".*/\1/p' || true)
-  if [ -n "$leader" ]; then
-    for i in 1 2 3; do
-      if curl -fsS -m 1 "http://127.0.30.$i:$http_port/v1/agent/self" 2>/dev/null | grep -q "\"id\":\"$leader\""; then
-        leader_ip=127.0.30.$i
-      fi
-    done
-  fi
-  [ -n "$leader_ip" ] || sleep 0.2
-done
+leader_ip=$(find_leader 127.0.30.4 "$http_port" 127.0.30.1 127.0.30.2 127.0.30.3) ||
+  fail "no leader known to the observer within 30 s"
 
 host0=$(head -n 1 /proc/stat)
 "$bench" observer-lag --leader "$leader_ip:$http_port" --observer "127.0.30.4:$http_port" \
