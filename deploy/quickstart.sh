@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds Shoal, and starts a three-agent cluster on this
-# machine: agents on 127.0.0.1, 127.0.0.2 and 127.0.0.3 (HTTP :7780, RPC :7781
-# and gossip :7782 of each), each configured by a YAML file (--config) with
-# its own data dir under the state dir, all with --bootstrap-expect 3 so that
-# they form one Raft cluster by themselves. The cluster key and the API token
+# Installs dependencies, builds Shoal, and starts a four-agent cluster on this
+# machine: agents on 127.0.0.1 .. 127.0.0.4 (HTTP :7780, RPC :7781 and gossip
+# :7782 of each), each configured by a YAML file (--config) with its own data
+# dir under the state dir. The first three have --bootstrap-expect 3 and form
+# one Raft cluster by themselves; the fourth joins it as an observer that
+# follows the log (most agents of a real fleet are observers). The cluster key and the API token
 # live in 0600 files (--encrypt-file, --api-token-file), never on a command
 # line. Waits for the members and a leader, shows `shoal raft peers`, writes a
 # KV value through one agent and reads it back through another, kills the
-# leader and shows a write sent at that moment succeed through a survivor
-# (the agent waits for the new leader), then rotates the
+# leader and shows a write sent at that moment succeed through the observer
+# (it asks the voters for the new leader and waits for it), then rotates the
 # cluster key (`shoal keyring`, which names keys by id only).
 # `./deploy/quickstart.sh stop` stops the agents. Run it as root on Debian 12
 # (setup.sh installs packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state=${SHOAL_QUICKSTART_DIR:-/tmp/shoal-quickstart}
-nodes=(1 2 3)
+nodes=(1 2 3 4)
 shoal=build/shoal
 
 stop() {
@@ -73,8 +74,9 @@ data-dir: $state/node$n
 encrypt-file: $state/cluster.key
 api-token-file: $state/api.token
 join: [127.0.0.1]
-bootstrap-expect: 3
 YAML
+  # Three voters form the cluster; node4 joins it as an observer.
+  if [ "$n" -le 3 ]; then echo "bootstrap-expect: 3" >>"$state/node$n.yaml"; fi
   chmod 600 "$state/node$n.yaml"
   "$shoal" agent --config "$state/node$n.yaml" >>"$state/node$n.log" 2>&1 &
   echo $! >"$state/node$n.pid"
@@ -97,7 +99,7 @@ failed() {
   exit 1
 }
 
-# Each agent answers its health check, then agent 1 sees three alive members.
+# Each agent answers its health check, then agent 1 sees four alive members.
 for n in "${nodes[@]}"; do
   for i in $(seq 100); do
     curl -fsS "http://127.0.0.$n:7780/v1/agent/health" >/dev/null 2>&1 && break
@@ -109,8 +111,8 @@ done
 export SHOAL_ADDR=http://127.0.0.1:7780
 for i in $(seq 300); do
   alive=$("$shoal" members 2>/dev/null | awk '$4 == "alive"' | wc -l)
-  [ "$alive" -ge 3 ] && break
-  [ "$i" -eq 300 ] && failed "node1 sees $alive of 3 members alive after 30 s"
+  [ "$alive" -ge 4 ] && break
+  [ "$i" -eq 300 ] && failed "node1 sees $alive of 4 members alive after 30 s"
   sleep 0.1
 done
 
@@ -124,8 +126,15 @@ for i in $(seq 300); do
   [ "$i" -eq 300 ] && failed "no Raft leader with 3 voters after 30 s"
   sleep 0.1
 done
+# The observer follows the log: it knows the leader too.
+for i in $(seq 300); do
+  status=$(SHOAL_ADDR=http://127.0.0.4:7780 "$shoal" status --json 2>/dev/null || true)
+  grep -Eq '"leader": ?"[0-9a-f]' <<<"$status" && grep -Eq '"role": ?"observer"' <<<"$status" && break
+  [ "$i" -eq 300 ] && failed "node4 does not follow the cluster's log after 30 s"
+  sleep 0.1
+done
 echo
-echo "==> shoal raft peers (the agents chose their voters and a leader)"
+echo "==> shoal raft peers (the agents chose their voters and a leader; node4 observes)"
 "$shoal" raft peers
 echo
 echo "==> a KV write through node2, read back through node3"
@@ -134,14 +143,14 @@ echo -n "node3 reads: "
 SHOAL_ADDR=http://127.0.0.3:7780 "$shoal" kv get quickstart/greeting
 echo
 
-# Kill -9 the leader and at once send one write through a survivor: the
-# agent holds it until the survivors have elected a new leader (at most 2 s)
-# instead of failing it. A write whose fate is unknown would get 504, one
+# Kill -9 the leader and at once send one write through the observer: it
+# hears at once that its connection to the leader broke, asks the voters who
+# leads, and holds the write until they have elected a new leader (at most
+# 2 s) instead of failing it. A write whose fate is unknown would get 504, one
 # that was never taken 503 with Retry-After (docs/api.md).
 leader=$("$shoal" status --json | sed -n 's/.*"leader_name": *"\([^"]*\)".*/\1/p')
-survivor=1
-[ "$leader" = "node1" ] && survivor=2
-echo "==> kill -9 the leader ($leader) and write through node$survivor at once"
+survivor=4
+echo "==> kill -9 the leader ($leader) and write through the observer node$survivor at once"
 kill -9 "$(cat "$state/$leader.pid")"
 rm -f "$state/$leader.pid"
 start=$(date +%s.%N)
@@ -177,7 +186,7 @@ for n in "${nodes[@]}"; do
     failed "node$n has a secret on its command line"
   fi
 done
-echo "checked /proc/PID/cmdline of node1..node3: only --config FILE"
+echo "checked /proc/PID/cmdline of node1..node4: only --config FILE"
 echo
 echo "==> rotating the cluster key: install a new one, use it, remove the old one"
 (umask 077 && "$shoal" keygen >"$state/cluster.key.new")
@@ -199,7 +208,8 @@ echo
 
 cat <<MSG
 
-Shoal is running: three agents in one encrypted Raft cluster, configured by
+Shoal is running: four agents in one encrypted Raft cluster (three voters and
+an observer), configured by
 $state/node*.yaml (key in $state/cluster.key, API token in $state/api.token).
 Try next:
   export SHOAL_ADDR=http://127.0.0.1:7780     # the CLI talks to node1
@@ -216,5 +226,5 @@ Try next:
   $shoal members
   $shoal snapshot save /tmp/shoal.snap
   kill -9 \$(cat $state/node3.pid); watch -n 0.5 $shoal members
-  ./deploy/quickstart.sh stop              # stop all three
+  ./deploy/quickstart.sh stop              # stop all four
 MSG
