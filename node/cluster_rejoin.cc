@@ -59,16 +59,12 @@ void AgentCluster::Impl::step_out_of_raft(const std::string& why) {
     host.reset();  // closes the log before its directory moves
     asio::post(io, [this] {
       const auto from = data_dir / kRaftDirName;
-      // <data-dir>/raft.replaced-<unix seconds>[-n]: the operator's clue to
-      // when it happened; never an existing name.
-      const auto unix_s = std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+      // <data-dir>/raft.replaced-<n>, the first n not taken: never an
+      // existing name. When it happened is in the log line below.
       std::filesystem::path to;
       std::error_code ec;
-      for (int n = 0;; ++n) {
-        to = data_dir / (std::string(kRaftDirName) + ".replaced-" + std::to_string(unix_s) +
-                         (n == 0 ? "" : "-" + std::to_string(n)));
+      for (int n = 1;; ++n) {
+        to = data_dir / (std::string(kRaftDirName) + ".replaced-" + std::to_string(n));
         if (!std::filesystem::exists(to, ec)) break;
       }
       std::filesystem::rename(from, to, ec);
