@@ -407,7 +407,7 @@ Status AgentCluster::Impl::open_raft(std::optional<raft::ConfState> bootstrap) {
   asio::post(*rpc_io, [h = raft.get()] { h->start(); });
   raft_receiver.store(receiver.get(), std::memory_order_release);
   if (!o_bootstrap) bootstrap_status = "in the Raft configuration of cluster " + cluster_id;
-  follow = Follow{};
+  follow = FollowClient{};
   return Status::ok();
 }
 
@@ -643,7 +643,7 @@ void AgentCluster::write_metrics(MetricsText& m) const {
   m.counter("shoal_follow_failovers_total",
             "Voters this observer stopped following: connection broken, silent, erroring or "
             "behind",
-            static_cast<double>(p.follow.plan.failovers()));
+            static_cast<double>(p.follow.plan().failovers()));
   const RpcCounters& sc = p.server->counters();
   m.counter("shoal_rpc_handshakes_ok_total", "RPC handshakes that succeeded (server side)",
             static_cast<double>(sc.handshakes_ok.load()));

@@ -25,6 +25,7 @@
 #include "node/blocking_queries.h"
 #include "node/cluster_machine.h"
 #include "node/cluster_rpc.h"
+#include "node/follow_client.h"
 #include "node/follow_holds.h"
 #include "node/follow_plan.h"
 #include "node/raft_host.h"
@@ -163,9 +164,11 @@ struct AgentCluster::Impl {
   // new leader or term), or whose time is up; all of them when stopping.
   void wake_held_follows();
   void arm_held_follow_timer();
-  // An observer: sends the next follow request and the probes its plan
-  // wants (on every tick, answer and failure).
+  // An observer: sends the next follow request and the probes its
+  // FollowClient wants (on every tick, answer and failure).
   void follow_step();
+  // Sends FollowClient's requests; a failed one is reported back to it.
+  void send_follow(std::vector<FollowClient::Send> sends);
   // `peer`: who answered. On a member of the configuration only probes
   // count: they tell whether the cluster replaced it (step_out_of_raft).
   void on_follow_response(const NodeId& peer, FollowResponse r);
@@ -180,9 +183,6 @@ struct AgentCluster::Impl {
   // The connection to `peer` (an RPC endpoint) failed: a follow source or
   // the leader is gone, so ask the voters at once.
   void follow_peer_failed(const boost::asio::ip::tcp::endpoint& peer);
-  // Asks every usable voter but the source for the leader (FollowRequest
-  // probes), so that a new leader is learnt from whichever knows first.
-  void send_follow_probes(const std::vector<NodeId>& voters);
 
   // ---- cluster_http.cc ----
   void add_routes(const std::shared_ptr<Router>& router);
@@ -267,14 +267,9 @@ struct AgentCluster::Impl {
   std::map<uint64_t, PendingForward> forwards;
   uint64_t next_forward_id = 1;
 
-  // The followed log (observers).
-  struct Follow {
-    FollowPlan plan;
-    std::set<uint64_t> probes;  // ids of probes not yet answered
-    uint64_t snapshot_index = 0;
-    std::vector<uint8_t> snapshot;  // chunks received so far
-    uint64_t commit = 0;            // the source's commit index, from its last answer
-  } follow;
+  // The followed log (observers), and the probes of a member without a
+  // leader.
+  FollowClient follow;
   // Follow requests a voter holds (long polls), and its timer for them.
   FollowHolds<RpcReply> held_follows{kMaxHeldFollows};
   std::atomic<size_t> held_follow_count{0};  // read by the applying thread

@@ -16,10 +16,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr uint32_t kFollowMaxBytes = 4u << 20;
 constexpr size_t kSnapshotChunk = 4u << 20;
-// Probes not yet answered that an observer remembers.
-constexpr size_t kMaxProbes = 64;
 
 }  // namespace
 
@@ -137,59 +134,31 @@ std::vector<NodeId> AgentCluster::Impl::follow_sources() const {
   return out;  // peers is a map: in id order
 }
 
-void AgentCluster::Impl::follow_step() {
-  if (raft || stopped) return;
-  const std::vector<NodeId> voters = follow_sources();
-  const TimePoint now = clock->now();
-  if (auto next = follow.plan.next(now, voters, identity.id)) {
-    if (auto to = rpc_endpoint(next->to)) {
-      FollowRequest req;
-      req.id = next->id;
-      req.after = machine.applied();
-      req.max_bytes = kFollowMaxBytes;
-      req.snapshot_index = follow.snapshot_index;
-      req.snapshot_offset = follow.snapshot.size();
-      req.wait_ms = static_cast<uint32_t>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(next->wait).count());
-      req.term = term;
-      send_rpc(*to, encode_frame(req), [this, source = next->to](const Status&) {
-        follow.plan.failed(source, clock->now());
-        follow_step();
-      });
-    }
+void AgentCluster::Impl::send_follow(std::vector<FollowClient::Send> sends) {
+  for (FollowClient::Send& s : sends) {
+    auto to = rpc_endpoint(s.to);
+    if (!to) continue;
+    const bool probe = s.req.probe();
+    send_rpc(*to, encode_frame(s.req), [this, peer = s.to, probe](const Status&) {
+      follow.failed(peer, clock->now());
+      if (!probe) follow_step();
+    });
   }
-  if (follow.plan.take_probe_wanted()) send_follow_probes(voters);
 }
 
-void AgentCluster::Impl::send_follow_probes(const std::vector<NodeId>& voters) {
-  const TimePoint now = clock->now();
-  if (follow.probes.size() > kMaxProbes) follow.probes.clear();  // lost answers
-  for (const NodeId& v : voters) {
-    if (v == follow.plan.source() || follow.plan.avoided(v, now)) continue;
-    auto to = rpc_endpoint(v);
-    if (!to) continue;
-    FollowRequest probe;
-    probe.id = follow.plan.next_probe_id();
-    probe.max_bytes = 0;
-    probe.term = term;
-    follow.probes.insert(probe.id);
-    send_rpc(*to, encode_frame(probe),
-             [this, v](const Status&) { follow.plan.failed(v, clock->now()); });
-  }
+void AgentCluster::Impl::follow_step() {
+  if (raft || stopped) return;
+  follow.set_cluster_id(cluster_id);
+  send_follow(follow.step(clock->now(), follow_sources(), identity.id, machine.applied()));
 }
 
 void AgentCluster::Impl::follow_peer_failed(const boost::asio::ip::tcp::endpoint& peer) {
   if (raft) return;
-  const TimePoint now = clock->now();
-  if (auto src = rpc_endpoint(follow.plan.source()); src && *src == peer) {
-    follow.plan.failed(follow.plan.source(), now);
-  } else if (auto l = rpc_endpoint(leader); l && *l == peer && !leader.is_zero()) {
-    // The forward connection to the leader broke: it is likely gone, and
-    // the voters will elect another; ask them rather than wait for the
-    // source's long poll.
-    follow.plan.failed(leader, now);
-    std::vector<NodeId> voters = follow_sources();
-    send_follow_probes(voters);
+  for (const NodeId& id : {follow.plan().source(), follow.known().leader}) {
+    if (auto ep = rpc_endpoint(id); ep && *ep == peer && !id.is_zero()) {
+      follow.failed(id, clock->now());
+      break;
+    }
   }
   follow_step();
 }
@@ -197,7 +166,7 @@ void AgentCluster::Impl::follow_peer_failed(const boost::asio::ip::tcp::endpoint
 void AgentCluster::Impl::on_follow_response(const NodeId& peer, FollowResponse r) {
   if (raft) {
     // A member asked who leads because it has heard from no leader.
-    if (follow.probes.erase(r.id) == 0 || !r.error.empty() || !status || stepping_out) return;
+    if (!follow.take_probe(r.id) || !r.error.empty() || !status || stepping_out) return;
     if (!cluster_id.empty() && r.cluster_id != cluster_id) return;
     const LogPosition self{identity.id, status->term, status->last_index};
     const ClusterReport report{peer, r.leader, r.term, r.commit, r.conf, r.conf_committed};
@@ -205,81 +174,38 @@ void AgentCluster::Impl::on_follow_response(const NodeId& peer, FollowResponse r
     return;
   }
   const TimePoint now = clock->now();
-  const bool ours = r.cluster_id.empty() || cluster_id.empty() || r.cluster_id == cluster_id;
-  if (follow.probes.erase(r.id) > 0) {
-    // A probe: only who leads. A newer term wins; at the same term, a
-    // leader where none was known.
-    if (r.error.empty() && ours && !cluster_id.empty() &&
-        (r.term > term || (r.term == term && leader.is_zero() && !r.leader.is_zero()))) {
-      leader = r.leader;
-      term = r.term;
-      conf = r.conf;
-      release_forwards_to_old_leaders();
-      check_leader_waiters();
-    }
-    return;
+  FollowClient::Outcome out = follow.on_response(peer, std::move(r), now, machine.applied());
+  if (out.ignored) return;
+  if (out.other_cluster) {
+    spdlog::warn("follow: {} ignored: {}", name_of(peer), out.error);
+  } else if (!out.error.empty()) {
+    spdlog::debug("follow: {} answered: {}", name_of(peer), out.error);
   }
-  const NodeId from = follow.plan.source();
-  const bool error = !r.error.empty() || r.cluster_id.empty() || !ours;
-  const bool behind = !error && r.term < term;
-  const bool news = !error && !behind && (r.term > term || r.leader != leader);
-  if (follow.plan.answered(r.id, now, news || r.has_snapshot || !r.entries.empty(), error,
-                           behind) == FollowPlan::Answer::kIgnored) {
-    return;
-  }
-  if (!r.error.empty()) spdlog::debug("follow: {} answered: {}", name_of(from), r.error);
-  if (!ours) {
-    spdlog::warn("follow: {} belongs to cluster {}, this agent to {}: ignored", name_of(from),
-                 r.cluster_id, cluster_id);
-  }
-  if (error || behind) {
-    follow_step();
-    return;
-  }
-  if (cluster_id.empty()) {
-    if (Status st = adopt_cluster_id(r.cluster_id); !st.is_ok()) {
+  if (out.adopt_cluster_id) {
+    if (Status st = adopt_cluster_id(*out.adopt_cluster_id); !st.is_ok()) {
       spdlog::error("follow: {}", st.message());
+      follow.adopt_failed(now);
       follow_step();
       return;
     }
   }
-  leader = r.leader;
-  term = r.term;
-  conf = r.conf;
-  follow.commit = r.commit;
-  release_forwards_to_old_leaders();
-  check_leader_waiters();
-  if (r.has_snapshot) {
-    if (r.snapshot_meta.index.value() != follow.snapshot_index ||
-        r.snapshot_offset != follow.snapshot.size()) {
-      follow.snapshot.clear();
-      follow.snapshot_index = r.snapshot_meta.index.value();
-      if (r.snapshot_offset != 0) {
-        follow_step();  // ask again from the chunk at offset 0
-        return;
-      }
-    }
-    follow.snapshot.insert(follow.snapshot.end(), r.snapshot_chunk.begin(), r.snapshot_chunk.end());
-    if (follow.snapshot.size() >= r.snapshot_size) {
-      if (Status st = machine.restore_image(follow.snapshot); !st.is_ok()) {
-        spdlog::error("follow: cannot restore the snapshot at {}: {}", follow.snapshot_index,
-                      st.message());
-        follow.plan.failed(from, now);  // try another voter's, not this one again at once
-      } else {
-        spdlog::info("follow: restored the snapshot at index {}", follow.snapshot_index);
-      }
-      follow.snapshot.clear();
-      follow.snapshot.shrink_to_fit();
-      follow.snapshot_index = 0;
-    }
-    follow_step();
-    return;
+  if (out.learned) {
+    leader = follow.known().leader;
+    term = follow.known().term;
+    conf = follow.known().conf;
+    release_forwards_to_old_leaders();
+    check_leader_waiters();
   }
-  for (const raft::Entry& e : r.entries) {
-    if (e.index.value() <= machine.applied()) continue;
-    if (e.index.value() != machine.applied() + 1) break;  // a gap: ask again
-    machine.apply(e);
+  if (out.snapshot) {
+    if (Status st = machine.restore_image(*out.snapshot); !st.is_ok()) {
+      spdlog::error("follow: cannot restore the snapshot at {}: {}", out.snapshot_index,
+                    st.message());
+      follow.restore_failed(now);  // try another voter's, not this one again at once
+    } else {
+      spdlog::info("follow: restored the snapshot at index {}", out.snapshot_index);
+    }
   }
+  for (const raft::Entry& e : out.entries) machine.apply(e);
   follow_step();
 }
 

@@ -344,7 +344,7 @@ void AgentCluster::Impl::serve_kv(const HttpRequest& req, HttpRespond respond) {
 uint64_t AgentCluster::Impl::known_commit() const {
   uint64_t commit = machine.applied();  // what is applied was committed
   if (raft && status) commit = std::max(commit, status->commit);
-  if (!raft) commit = std::max(commit, follow.commit);
+  if (!raft) commit = std::max(commit, follow.known().commit);
   return commit;
 }
 

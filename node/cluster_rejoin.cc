@@ -36,7 +36,7 @@ void AgentCluster::Impl::probe_while_leaderless() {
   if (now - *leaderless_since < kLeaderlessProbeAfter) return;
   if (now - last_leaderless_probe < kLeaderlessProbeEvery) return;
   last_leaderless_probe = now;
-  send_follow_probes(follow_sources());
+  send_follow(follow.probes(now, follow_sources(), term));
 }
 
 void AgentCluster::Impl::step_out_of_raft(const std::string& why) {
@@ -76,7 +76,7 @@ void AgentCluster::Impl::step_out_of_raft(const std::string& why) {
         spdlog::warn("cluster: the old Raft log is kept in {}", to.string());
       }
       machine.reset();  // the observer's replica is rebuilt from the cluster's log
-      follow = Follow{};
+      follow = FollowClient{};
       leaderless_since.reset();
       bootstrap_status = "replaced while away: following the log of cluster " + cluster_id;
       stepping_out = false;
