@@ -8,17 +8,12 @@
 #include <algorithm>
 
 #include "node/agent_cluster_impl.h"
+#include "node/follow_serve.h"
 #include "node/replaced_voter.h"
 
 namespace shoal::node {
 
 using namespace std::chrono_literals;
-
-namespace {
-
-constexpr size_t kSnapshotChunk = 4u << 20;
-
-}  // namespace
 
 // ---- serving (voters and learners) ----
 
@@ -38,55 +33,25 @@ void AgentCluster::Impl::serve_follow(const FollowRequest& req, RpcReply reply) 
 }
 
 void AgentCluster::Impl::answer_follow(const FollowRequest& req, RpcReply reply) {
-  auto send = [this, reply](FollowResponse resp) { send_reply(reply, encode_frame(resp)); };
-  FollowResponse base;
-  base.id = req.id;
-  base.cluster_id = cluster_id;
-  base.leader = leader;
-  base.term = term;
-  base.conf = conf;
-  if (!raft) {
-    base.error = "this agent keeps no Raft log (it is an observer)";
-    send(std::move(base));
-    return;
-  }
+  FollowServerView view;
+  view.cluster_id = cluster_id;
+  view.leader = leader;
+  view.term = term;
+  view.conf = conf;
+  view.has_log = raft != nullptr;
   // `conf` comes from the same status() as conf_change_pending.
-  base.conf_committed = status.has_value() && !status->conf_change_pending;
-  if (req.probe()) {
-    base.commit = std::max(known_commit(), machine.applied());
-    send(std::move(base));
+  view.conf_committed = status.has_value() && !status->conf_change_pending;
+  view.commit = std::max(known_commit(), machine.applied());
+  FollowAnswer a = follow_answer(req, view);
+  if (a.read_bytes == 0) {
+    send_reply(reply, encode_frame(a.response));
     return;
   }
-  const size_t max_bytes = std::min<uint32_t>(req.max_bytes, kFollowMaxBytes);
   raft->read_committed(
-      req.after, max_bytes,
-      [req, base = std::move(base), send](Result<LogFollowBatch> batch) mutable {
-        if (!batch) {
-          base.error = batch.status().message();
-          send(std::move(base));
-          return;
-        }
-        base.commit = batch->commit;
-        if (batch->snapshot) {
-          const raft::Snapshot& snap = *batch->snapshot;
-          const uint64_t offset =
-              req.snapshot_index == snap.meta.index.value() ? req.snapshot_offset : 0;
-          if (offset > snap.data.size()) {
-            base.error = "snapshot offset beyond its size";
-            send(std::move(base));
-            return;
-          }
-          const size_t n = std::min<size_t>(kSnapshotChunk, snap.data.size() - offset);
-          base.has_snapshot = true;
-          base.snapshot_meta = snap.meta;
-          base.snapshot_size = snap.data.size();
-          base.snapshot_offset = offset;
-          base.snapshot_chunk.assign(snap.data.begin() + static_cast<std::ptrdiff_t>(offset),
-                                     snap.data.begin() + static_cast<std::ptrdiff_t>(offset + n));
-        } else {
-          base.entries = std::move(batch->entries);
-        }
-        send(std::move(base));
+      req.after, a.read_bytes,
+      [this, req, reply, resp = std::move(a.response)](Result<LogFollowBatch> batch) mutable {
+        fill_follow_answer(req, std::move(batch), resp);
+        send_reply(reply, encode_frame(resp));
       });
 }
 
