@@ -77,7 +77,7 @@ AgentCluster::Impl::Impl(asio::io_context& io_, const AgentConfig& config_,
       rpc_io(std::make_unique<asio::io_context>(1)),
       held_follow_timer(io_),
       waiters(io_, static_cast<size_t>(config_.http_max_blocking_queries)),
-      leader_wait_timer(io_),
+      forward_timer(io_),
       tick_timer(io_) {}
 
 AgentCluster::AgentCluster(asio::io_context& io, const AgentConfig& config,
@@ -217,16 +217,10 @@ void AgentCluster::Impl::stop() {
   } else {
     stop_rpc();
   }
-  // Sent to the leader, so the outcome is unknown.
-  for (auto& [id, f] : forwards) {
-    if (f.timer) f.timer->cancel();
-    f.respond(
-        outcome_unknown("the agent is shutting down; the request may or may not have been "
-                        "applied"));
-  }
-  forwards.clear();
-  leader_wait_timer.cancel();
-  check_leader_waiters();  // stopped: answers them all
+  // A forward was sent to the leader, so its outcome is unknown (504); a
+  // waiting request gets 503.
+  forward_timer.cancel();
+  run_forwards(forward_router.take_all());
   waiters.wake_all();
 }
 

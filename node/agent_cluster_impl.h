@@ -28,6 +28,7 @@
 #include "node/follow_client.h"
 #include "node/follow_holds.h"
 #include "node/follow_plan.h"
+#include "node/forward_router.h"
 #include "node/raft_host.h"
 #include "node/raft_rpc.h"
 #include "node/rpc_transport.h"
@@ -50,10 +51,6 @@ const char* role_name(ClusterRole r);
 // write may or may not have happened.
 HttpResponse unavailable(std::string_view why);
 HttpResponse outcome_unknown(std::string_view why);
-
-// How long a request that finds no usable leader waits for one (an
-// election, a leader just lost) before it is answered 503.
-inline constexpr std::chrono::milliseconds kLeaderWait{2000};
 
 // A voter holds at most this many follow requests (long polls); beyond, it
 // answers at once and the observers ask again on their next tick.
@@ -98,7 +95,14 @@ struct AgentCluster::Impl {
   // understand it), or nullopt.
   std::optional<std::string> upgrade_holdout(std::span<const uint8_t> entry) const;
 
-  struct PendingForward;
+  // A request forwarded to the leader or waiting for one (ForwardRouter's
+  // handle): how to answer it and, for this agent's own client, the request
+  // to dispatch again.
+  struct ForwardCall {
+    std::shared_ptr<HttpRequest> req;  // null for a request another agent forwarded here
+    HttpRespond respond;
+  };
+  using Forwards = ForwardRouter<ForwardCall, HttpResponse, boost::asio::ip::tcp::endpoint>;
 
   // ---- cluster_rpc_service.cc ----
   // On the cluster thread: a Raft frame goes straight to the host; every
@@ -120,22 +124,18 @@ struct AgentCluster::Impl {
   void forward(const HttpRequest& req, HttpRespond respond);
   // A connection to `peer` failed: its forwarded requests will get no
   // answer. Those it never sent (the connection never opened) wait for a
-  // leader again; the others are answered 504.
+  // leader again; the others are abandoned (ForwardRouter::connection_failed).
   void on_client_failure(const boost::asio::ip::tcp::endpoint& peer, bool was_open);
-  // Another node now leads: a request forwarded to an earlier leader that
-  // has not answered within 200 ms most likely never will (it is paused,
-  // cut off or dead). Then a read goes to the new leader and a write is
-  // answered 504 (the old leader may have applied it), instead of holding
-  // its client until the 15 s timeout. /v1/raft/ requests (a transfer
-  // answers once leadership moved) are left alone.
+  // Another node now leads: requests forwarded to an earlier leader get
+  // kOldLeaderGrace more (ForwardRouter::on_leader).
   void release_forwards_to_old_leaders();
-  // (Re)arms forward `id`'s timer: at `after`, abandon_forward(why).
-  void arm_forward_timer(uint64_t id, boost::asio::steady_timer& timer, Duration after,
-                         std::string why);
-  // Answers a forwarded request that will get no answer from where it was
-  // sent: a read (which changes nothing) is dispatched again once a leader
-  // is there, a write gets 504 saying `why`.
-  void abandon_forward(PendingForward pending, const std::string& why);
+  // Carries out what the router decided (answers, dispatches again), then
+  // re-arms forward_timer.
+  void run_forwards(std::vector<Forwards::Action> actions);
+  void run_forwards(std::optional<Forwards::Action> action);
+  // Arms forward_timer at forward_router.next_deadline(), unless it is
+  // armed for no later; it runs check_leader_waiters().
+  void arm_forward_timer();
 
   // ---- waiting for a leader (cluster_http.cc) ----
   // Parks `req`, for which nothing was proposed or sent to a leader yet,
@@ -143,15 +143,15 @@ struct AgentCluster::Impl {
   // whose RPC address it knows and which is not `avoid` (the leader that
   // just failed the request; it is tried again after kAvoidFor). Then the
   // request is dispatched again from the start, which cannot apply a write
-  // twice. At req.leader_wait_until (set here to now + kLeaderWait on its
-  // first wait) it is answered with `fallback`, or a 503 saying `why`.
-  void await_leader(HttpRequest req, HttpRespond respond, std::string why, NodeId avoid = {},
-                    std::optional<HttpResponse> fallback = std::nullopt);
-  // Dispatches the waiters whose leader is there, answers the expired ones;
-  // on every leader change and on a timer while any waits.
+  // twice. At req.leader_wait_until (now + kLeaderWait on its first wait)
+  // it is answered 503 saying `why` (ForwardRouter::wait).
+  void await_leader(HttpRequest req, HttpRespond respond, std::string why, NodeId avoid = {});
+  // Runs what is due in forward_router: dispatches the waiters whose leader
+  // is there, answers the expired ones and the forwards whose time is up;
+  // on every leader change and from forward_timer.
   void check_leader_waiters();
-  void arm_leader_wait();
-  bool leader_usable(const NodeId& avoid) const;
+  // What ForwardRouter decides on: who leads, whether it is reachable.
+  LeaderView leader_view() const;
 
   // ---- the followed log (cluster_follow.cc) ----
   // A voter serving the log: answers at once, or holds a long poll
@@ -249,24 +249,6 @@ struct AgentCluster::Impl {
   // Gossip's view, refreshed every tick.
   std::map<NodeId, PeerInfo> peers;
 
-  // Forwarded requests awaiting the leader's answer.
-  struct PendingForward {
-    HttpRespond respond;
-    boost::asio::ip::tcp::endpoint to;
-    NodeId leader;  // whom it was sent to
-    std::unique_ptr<boost::asio::steady_timer> timer;
-    // The request, kept when it may wait for a leader again (it came from
-    // this agent's own client); null for forwarded ones.
-    std::shared_ptr<HttpRequest> retry;
-    // Another node leads now: the timer gives the old one a last moment.
-    bool released = false;
-    // False for /v1/raft/ requests, which may be waiting for that very
-    // leadership change: they keep their timeout.
-    bool releasable = true;
-  };
-  std::map<uint64_t, PendingForward> forwards;
-  uint64_t next_forward_id = 1;
-
   // The followed log (observers), and the probes of a member without a
   // leader.
   FollowClient follow;
@@ -295,19 +277,14 @@ struct AgentCluster::Impl {
   std::atomic<bool> waiters_wake_posted{false};
   std::atomic<uint64_t> frames_dropped_decode{0};
 
-  struct LeaderWaiter {
-    HttpRequest req;
-    HttpRespond respond;
-    std::string why;
-    NodeId avoid;
-    TimePoint since;
-    std::optional<HttpResponse> fallback;
-  };
-  std::vector<LeaderWaiter> leader_waiters;
-  // The time the leader wait reads (a simulation may replace it).
+  // Requests forwarded to the leader or waiting for one, and the one timer
+  // that runs them (at forward_router.next_deadline(), the time it is set
+  // for in forward_timer_at).
+  Forwards forward_router;
+  // The time the agent reads (a simulation may replace it).
   std::unique_ptr<Clock> clock = std::make_unique<SteadyClock>();
-  boost::asio::steady_timer leader_wait_timer;
-  bool leader_wait_armed = false;
+  boost::asio::steady_timer forward_timer;
+  std::optional<TimePoint> forward_timer_at;
 
   // Test fault power-cut only: the file system the Raft log runs on.
   std::shared_ptr<raft::FaultFs> fault_fs;

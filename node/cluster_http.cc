@@ -350,70 +350,27 @@ uint64_t AgentCluster::Impl::known_commit() const {
 
 // ---- waiting for a leader ----
 
-namespace {
-// A leader that just failed a request is tried again after this long even
-// if it still leads (its failure may have been a passing one).
-constexpr auto kAvoidFor = 500ms;
-constexpr auto kLeaderWaitPoll = 50ms;
-}  // namespace
-
-bool AgentCluster::Impl::leader_usable(const NodeId& avoid) const {
-  if (is_leader && raft) return avoid != identity.id;
-  return !leader.is_zero() && leader != identity.id && leader != avoid &&
-         rpc_endpoint(leader).has_value();
+LeaderView AgentCluster::Impl::leader_view() const {
+  return LeaderView{identity.id, leader, is_leader && raft != nullptr,
+                    rpc_endpoint(leader).has_value()};
 }
 
 void AgentCluster::Impl::await_leader(HttpRequest req, HttpRespond respond, std::string why,
-                                      NodeId avoid, std::optional<HttpResponse> fallback) {
-  const TimePoint now = clock->now();
-  if (!req.leader_wait_until) req.leader_wait_until = now + kLeaderWait;
-  if (stopped || now >= *req.leader_wait_until || (req.cancel && req.cancel->cancelled())) {
-    respond(fallback ? std::move(*fallback) : unavailable(why));
+                                      NodeId avoid) {
+  if (stopped) {
+    respond(unavailable(why));
     return;
   }
-  const bool ready = leader_usable(avoid);
-  leader_waiters.push_back(LeaderWaiter{std::move(req), std::move(respond), std::move(why), avoid,
-                                        now, std::move(fallback)});
-  // Not from here: the caller may be in the middle of handling a request.
-  if (ready) asio::post(io, [this] { check_leader_waiters(); });
-  arm_leader_wait();
+  const std::optional<TimePoint> until = req.leader_wait_until;
+  ForwardCall call{std::make_shared<HttpRequest>(std::move(req)), std::move(respond)};
+  run_forwards(forward_router.wait(std::move(call), std::move(why), avoid, until, clock->now()));
 }
 
 void AgentCluster::Impl::check_leader_waiters() {
-  if (leader_waiters.empty()) return;
-  const TimePoint now = clock->now();
-  std::vector<LeaderWaiter> waiting;
-  std::swap(waiting, leader_waiters);
-  std::vector<LeaderWaiter> ready;
-  for (LeaderWaiter& w : waiting) {
-    const bool gone = w.req.cancel && w.req.cancel->cancelled();
-    if (stopped || gone || now >= *w.req.leader_wait_until) {
-      w.respond(w.fallback ? std::move(*w.fallback) : unavailable(w.why));
-    } else if (leader_usable(w.avoid) || (now - w.since >= kAvoidFor && leader_usable({}))) {
-      ready.push_back(std::move(w));
-    } else {
-      leader_waiters.push_back(std::move(w));
-    }
-  }
-  auto r = router.lock();
-  for (LeaderWaiter& w : ready) {
-    if (!r) {
-      w.respond(unavailable("the agent is shutting down"));
-      continue;
-    }
-    r->dispatch(std::move(w.req), std::move(w.respond));
-  }
-  arm_leader_wait();
-}
-
-void AgentCluster::Impl::arm_leader_wait() {
-  if (leader_waiters.empty() || leader_wait_armed || stopped) return;
-  leader_wait_armed = true;
-  leader_wait_timer.expires_after(kLeaderWaitPoll);
-  leader_wait_timer.async_wait([this](const boost::system::error_code& ec) {
-    leader_wait_armed = false;
-    if (!ec) check_leader_waiters();
-  });
+  auto gone = [](const ForwardCall& c) {
+    return c.req && c.req->cancel && c.req->cancel->cancelled();
+  };
+  run_forwards(forward_router.take_due(clock->now(), leader_view(), gone));
 }
 
 // Polls every 50 ms until another node is known to lead (200 with it), the

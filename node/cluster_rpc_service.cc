@@ -2,6 +2,7 @@
 // and the log that observers follow (node/cluster_rpc.h has the messages).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/field.hpp>
 
@@ -14,13 +15,6 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr auto kForwardTimeout = 15s;
-// How long a request forwarded to a leader that has since been replaced
-// may still wait for that leader's answer (one already on its way). Every
-// millisecond here is unavailability when the old leader is paused or cut
-// off: the chaos suite measured windows of 3.4-3.7 s with a whole second.
-constexpr auto kOldLeaderGrace = 200ms;
 
 // Whether a Raft frame's message is a request a member of the
 // configuration sends to another: a leader's appends, a candidate's vote
@@ -120,24 +114,16 @@ void AgentCluster::Impl::on_client_frame(const NodeId& peer, std::vector<uint8_t
       frames_dropped_decode.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    auto it = forwards.find(resp->id);
-    if (it == forwards.end()) return;  // timed out already
-    PendingForward pending = std::move(it->second);
-    forwards.erase(it);
-    if (pending.timer) pending.timer->cancel();
     HttpResponse r;
     r.status = resp->status;
     r.content_type = std::move(resp->content_type);
     r.body = std::move(resp->body);
     r.headers = std::move(resp->headers);
-    if (r.status == 503 && pending.retry) {
-      // The leader did nothing with it (it is stepping down, or lost its
-      // quorum): wait for the next one, or answer its 503 at the deadline.
-      await_leader(std::move(*pending.retry), std::move(pending.respond),
-                   "the leader could not take the request", pending.leader, std::move(r));
-      return;
-    }
-    pending.respond(std::move(r));
+    // A 503: the leader did nothing with it (it is stepping down, or lost
+    // its quorum); this agent's own client waits for the next one, or gets
+    // this 503 at the end of its wait.
+    const bool refused = r.status == 503;
+    run_forwards(forward_router.answered(resp->id, std::move(r), refused, clock->now()));
   } else if (frame.front() == kFollowRpcChannel) {
     auto resp = decode_follow_response(body);
     if (!resp) {
@@ -192,39 +178,23 @@ void AgentCluster::Impl::forward(const HttpRequest& req, HttpRespond respond) {
     respond(unavailable("the agent is shutting down"));
     return;
   }
-  // Only the agent the client asked waits for a leader; one that was
-  // forwarded the request answers at once and lets that agent wait.
-  const bool may_wait = req.forwarded_hops == 0;
-  auto no_leader = [&](std::string why, NodeId avoid) {
-    if (may_wait) {
-      await_leader(req, std::move(respond), std::move(why), avoid);
-    } else {
-      respond(unavailable(why));
-    }
-  };
-  if (req.forwarded_hops >= kMaxForwardHops) {
-    respond(unavailable("leadership is changing; retry shortly"));
-    return;
+  const ForwardRoute route = route_forward(req.forwarded_hops, leader_view());
+  switch (route.kind) {
+    case ForwardRoute::Kind::kWait:
+      await_leader(req, std::move(respond), route.why, route.avoid);
+      return;
+    case ForwardRoute::Kind::kUnavailable:
+      respond(unavailable(route.why));
+      return;
+    case ForwardRoute::Kind::kSend:
+      break;
   }
-  if (leader.is_zero()) {
-    no_leader("no Raft leader is known right now; retry shortly", {});
-    return;
-  }
-  if (leader == identity.id) {
-    no_leader("leadership is changing; retry shortly", identity.id);
-    return;
-  }
-  auto to = rpc_endpoint(leader);
-  if (!to) {
-    no_leader("the leader's RPC address is not known yet; retry shortly", {});
-    return;
-  }
+  const auto to = rpc_endpoint(leader);  // known: the route says so
   if (req.body.size() > kMaxForwardBody) {
     respond(HttpResponse::error(413, "the body is too large to forward to the leader"));
     return;
   }
   ForwardRequest f;
-  f.id = next_forward_id++;
   f.hops = static_cast<uint8_t>(req.forwarded_hops + 1);
   f.method = std::string(boost::beast::http::to_string(req.method));
   f.target = req.target;
@@ -233,36 +203,26 @@ void AgentCluster::Impl::forward(const HttpRequest& req, HttpRespond respond) {
       ct != req.headers.end()) {
     f.content_type = std::string(ct->value());
   }
+  Forwards::Forward sent;
+  sent.leader = leader;
+  sent.to = *to;
   // A blocking query may legitimately wait at the leader for its `wait`.
-  Duration timeout = kForwardTimeout;
   if (auto w = req.query_value("wait"); w && req.query_value("index")) {
-    timeout += std::chrono::minutes(10);
+    sent.timeout += std::chrono::minutes(10);
   }
-  PendingForward pending;
-  pending.respond = std::move(respond);
-  pending.to = *to;
-  pending.leader = leader;
-  pending.releasable = !req.path.starts_with("/v1/raft/");
-  if (may_wait) pending.retry = std::make_shared<HttpRequest>(req);
-  pending.timer = std::make_unique<asio::steady_timer>(io);
-  const uint64_t id = f.id;
-  auto& timer = *pending.timer;
-  forwards.emplace(id, std::move(pending));
-  arm_forward_timer(id, timer, timeout, "the leader did not answer in time");
+  sent.retryable = req.forwarded_hops == 0;
+  sent.read = req.method == HttpMethod::get || req.method == HttpMethod::head;
+  sent.releasable = !req.path.starts_with("/v1/raft/");
+  sent.wait_until = req.leader_wait_until;
+  ForwardCall call;
+  if (sent.retryable) call.req = std::make_shared<HttpRequest>(req);
+  call.respond = std::move(respond);
+  const uint64_t id = forward_router.add(std::move(call), std::move(sent), clock->now());
+  f.id = id;
+  arm_forward_timer();
   send_rpc(*to, encode_frame(f), [this, id](const Status& st) {
-    auto it = forwards.find(id);
-    if (it == forwards.end()) return;
-    PendingForward pending = std::move(it->second);
-    forwards.erase(it);
-    if (pending.timer) pending.timer->cancel();
     // Refused before anything was sent.
-    std::string why = "cannot reach the leader: " + st.message();
-    if (pending.retry) {
-      await_leader(std::move(*pending.retry), std::move(pending.respond), std::move(why),
-                   pending.leader);
-    } else {
-      pending.respond(unavailable(why));
-    }
+    run_forwards(forward_router.send_failed(id, st.message(), clock->now()));
   });
 }
 
@@ -287,69 +247,63 @@ void AgentCluster::Impl::send_rpc(const boost::asio::ip::tcp::endpoint& to,
 
 void AgentCluster::Impl::on_client_failure(const boost::asio::ip::tcp::endpoint& peer,
                                            bool was_open) {
-  // A connection that never opened sent nothing: its requests wait for a
-  // leader again. Once it had opened, a request may have reached the leader
-  // and a write may have been applied: 504, the outcome is unknown (a CAS
-  // write tells a client that retries whether the first attempt landed).
-  for (auto it = forwards.begin(); it != forwards.end();) {
-    if (it->second.to != peer) {
-      ++it;
-      continue;
-    }
-    PendingForward pending = std::move(it->second);
-    it = forwards.erase(it);
-    if (pending.timer) pending.timer->cancel();
-    if (was_open) {
-      abandon_forward(std::move(pending),
-                      "lost the connection to the leader; the request may or may not have been "
-                      "applied");
-    } else if (pending.retry) {
-      await_leader(std::move(*pending.retry), std::move(pending.respond), "cannot reach the leader",
-                   pending.leader);
-    } else {
-      pending.respond(unavailable("cannot reach the leader"));
-    }
-  }
+  run_forwards(forward_router.connection_failed(peer, was_open, clock->now()));
   follow_peer_failed(peer);
 }
 
-void AgentCluster::Impl::arm_forward_timer(uint64_t id, asio::steady_timer& timer, Duration after,
-                                           std::string why) {
-  timer.expires_after(after);  // cancels an earlier wait
-  timer.async_wait([this, id, why = std::move(why)](const boost::system::error_code& ec) {
-    if (ec) return;
-    auto it = forwards.find(id);
-    if (it == forwards.end()) return;
-    PendingForward pending = std::move(it->second);
-    forwards.erase(it);
-    abandon_forward(std::move(pending), why);
-  });
-}
-
 void AgentCluster::Impl::release_forwards_to_old_leaders() {
-  if (leader.is_zero()) return;  // nobody knows yet whether the old one is gone
-  for (auto& [id, pending] : forwards) {
-    if (pending.leader == leader || pending.released || !pending.timer) continue;
-    // Leadership administration (a transfer answers once the new leader is
-    // known) keeps its full timeout; everything else the old leader would
-    // answer with 504 anyway once it sees the new term, or never if it is
-    // paused or cut off.
-    if (!pending.releasable) continue;
-    pending.released = true;
-    arm_forward_timer(id, *pending.timer, kOldLeaderGrace,
-                      "leadership moved and the old leader did not answer; the request may or "
-                      "may not have been applied");
-  }
+  forward_router.on_leader(leader, clock->now());
+  arm_forward_timer();
 }
 
-void AgentCluster::Impl::abandon_forward(PendingForward pending, const std::string& why) {
-  const bool read = pending.retry && (pending.retry->method == HttpMethod::get ||
-                                      pending.retry->method == HttpMethod::head);
-  if (read) {
-    await_leader(std::move(*pending.retry), std::move(pending.respond), why, pending.leader);
-    return;
+void AgentCluster::Impl::run_forwards(std::optional<Forwards::Action> action) {
+  std::vector<Forwards::Action> actions;
+  if (action) actions.push_back(std::move(*action));
+  run_forwards(std::move(actions));
+}
+
+void AgentCluster::Impl::run_forwards(std::vector<Forwards::Action> actions) {
+  using Kind = Forwards::Action::Kind;
+  for (Forwards::Action& a : actions) {
+    ForwardCall& call = a.handle;
+    switch (a.kind) {
+      case Kind::kDispatch: {
+        auto r = router.lock();
+        if (!r || stopped) {
+          call.respond(unavailable("the agent is shutting down"));
+          break;
+        }
+        call.req->leader_wait_until = a.wait_until;
+        r->dispatch(std::move(*call.req), std::move(call.respond));
+        break;
+      }
+      case Kind::kDeliver:
+        call.respond(std::move(*a.response));
+        break;
+      case Kind::kUnavailable:
+        call.respond(unavailable(a.why));
+        break;
+      case Kind::kOutcomeUnknown:
+        call.respond(outcome_unknown(a.why));
+        break;
+    }
   }
-  pending.respond(outcome_unknown(why));
+  arm_forward_timer();
+}
+
+void AgentCluster::Impl::arm_forward_timer() {
+  if (stopped) return;
+  const auto next = forward_router.next_deadline();
+  // Armed for no later: it looks again then, and re-arms.
+  if (!next || (forward_timer_at && *forward_timer_at <= *next)) return;
+  forward_timer_at = *next;
+  forward_timer.expires_after(std::max(*next - clock->now(), Duration(0)));
+  forward_timer.async_wait([this, at = *next](const boost::system::error_code& ec) {
+    // Cancelled, or re-armed earlier since (then another wait is on).
+    if (ec || stopped || forward_timer_at != at) return;
+    forward_timer_at.reset();
+    check_leader_waiters();
+  });
 }
 
 }  // namespace shoal::node
