@@ -658,6 +658,10 @@ void AgentCluster::write_metrics(MetricsText& m) const {
   m.counter("shoal_rpc_connections_idle_closed_total",
             "Open RPC channels closed after carrying nothing for the idle timeout",
             static_cast<double>(sc.closed_idle.load() + cc.closed_idle.load()));
+  m.counter("shoal_rpc_connections_stalled_closed_total",
+            "RPC connections aborted after their sent data went unacknowledged for the user "
+            "timeout (a partition, or a peer gone or paused)",
+            static_cast<double>(sc.closed_stalled.load() + cc.closed_stalled.load()));
   m.counter("shoal_rpc_connections_key_removed_total",
             "Open RPC channels closed because their key left the keyring",
             static_cast<double>(sc.closed_key_removed.load() + cc.closed_key_removed.load()));

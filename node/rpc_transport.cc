@@ -1,5 +1,7 @@
 #include "node/rpc_transport.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <climits>
 #include <cstring>
 #include <deque>
 #include <list>
@@ -40,6 +43,24 @@ constexpr size_t kKeepBufferBytes = 1 << 20;
 
 std::string endpoint_name(const tcp::endpoint& ep) {
   return format_host_port(ep.address().to_string(), ep.port());
+}
+
+// Options of an established connection, client or server side: no Nagle
+// delay, and RpcOptions::user_timeout. Failures are logged, not fatal: the
+// connection works without them, only slower to notice a stall.
+void tune_socket(tcp::socket& socket, const RpcOptions& o) {
+  error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+#ifdef TCP_USER_TIMEOUT
+  if (o.user_timeout > std::chrono::milliseconds::zero()) {
+    using UserTimeout = asio::detail::socket_option::integer<IPPROTO_TCP, TCP_USER_TIMEOUT>;
+    const auto ms = std::min<std::chrono::milliseconds::rep>(o.user_timeout.count(), INT_MAX);
+    socket.set_option(UserTimeout(static_cast<int>(ms)), ec);
+    if (ec) spdlog::debug("rpc: cannot set TCP_USER_TIMEOUT: {}", ec.message());
+  }
+#else
+  (void)o;
+#endif
 }
 }  // namespace
 
@@ -248,8 +269,7 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
     socket_.async_connect(peer_, [self = shared_from_this()](const error_code& e) {
       if (self->phase_ != Phase::kConnecting) return;
       if (e) return self->fail_io("connect to " + self->name_, e);
-      error_code ignored;
-      self->socket_.set_option(tcp::no_delay(true), ignored);
+      tune_socket(self->socket_, self->state_->options);
       self->phase_ = Phase::kHandshake;
       self->initiator_ = std::make_unique<RpcInitiator>(self->state_->keyring, self->state_->self,
                                                         self->state_->label);
@@ -280,6 +300,9 @@ class RpcConnection : public std::enable_shared_from_this<RpcConnection> {
       }
       return fail_handshake(Status::unavailable(what + ": " + e.message()));
     }
+    // ETIMEDOUT on an open channel: the peer did not acknowledge our data
+    // for user_timeout (a partition, or a peer gone or paused).
+    if (e == asio::error::timed_out) ++state_->counters.closed_stalled;
     close(Status::unavailable(what + ": " + e.message()));
   }
 
@@ -577,8 +600,7 @@ void admit(const std::shared_ptr<RpcState>& state, tcp::socket socket) {
                                       " connections open, this one still in its handshake"));
   }
   ++state->counters.connections_accepted;
-  error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
+  tune_socket(socket, state->options);
   std::make_shared<RpcConnection>(state, std::move(socket), from, true)->start_inbound();
 }
 

@@ -3,14 +3,22 @@
 // garbage and oversized length prefixes, the handshake deadline, the
 // connection limit, the outbound queue limit, and reconnecting after a server
 // restart, evicting handshakes at the connection limit, the idle timeout,
-// key removal, and accept errors (EMFILE) backing off. Everything runs on one
-// io_context in the test thread; waits are for conditions, with deadlines.
+// key removal, accept errors (EMFILE) backing off, and TCP_USER_TIMEOUT set
+// on both ends. Everything runs on one io_context in the test thread; waits
+// are for conditions, with deadlines.
 // Addresses 127.0.9.N, ports 290NN.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <exception>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -403,6 +411,86 @@ TEST(RpcTransport, AnIdleChannelIsClosedAndTheClientRedialsOnDemand) {
   ASSERT_TRUE(run_until(
       io, [&] { return quick_failed; }, 3s));
   EXPECT_EQ(quick_client.counters().closed_idle, 1u);
+}
+
+// TCP_USER_TIMEOUT of every TCP socket of this process connected to or
+// from `port` (found through /proc/self/fd), keyed "client"/"server" by
+// which end has the port; listeners are skipped.
+std::vector<std::pair<std::string, int>> user_timeouts(uint16_t port) {
+  std::vector<std::pair<std::string, int>> found;
+#ifdef TCP_USER_TIMEOUT
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (const std::exception&) {
+      continue;
+    }
+    sockaddr_in local{}, remote{};
+    socklen_t len = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0 ||
+        local.sin_family != AF_INET) {
+      continue;
+    }
+    len = sizeof remote;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &len) != 0) continue;
+    int type = 0;
+    len = sizeof type;
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) continue;
+    int ms = -1;
+    len = sizeof ms;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, &len) != 0) continue;
+    if (ntohs(remote.sin_port) == port) found.emplace_back("client", ms);
+    if (ntohs(local.sin_port) == port) found.emplace_back("server", ms);
+  }
+#else
+  (void)port;
+#endif
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+// RpcOptions::user_timeout reaches both ends of an established connection
+// (what it does, aborting a connection stalled by a partition, needs
+// iptables: tests/integration/cluster_partition_test.cc); 0 leaves the
+// kernel's default.
+TEST(RpcTransport, TheUserTimeoutIsSetOnBothEndsOfAConnection) {
+#ifndef TCP_USER_TIMEOUT
+  GTEST_SKIP() << "no TCP_USER_TIMEOUT on this platform";
+#endif
+  asio::io_context io;
+  const crypto::Keyring key(crypto::ClusterKey::generate());
+  int at_server = 0;
+  auto count = [&](const NodeId&, std::vector<uint8_t>, RpcReply) { ++at_server; };
+  RpcOptions so = server_options("127.0.9.40", 29040);
+  so.user_timeout = 1500ms;
+  RpcServer server(io, key, kServerId, kLabel, so, count);
+  ASSERT_TRUE(server.listen().is_ok());
+  RpcOptions co = client_options("127.0.9.41");
+  co.user_timeout = 700ms;
+  RpcClient client(
+      io, key, kClientId, kLabel, co, [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [](const tcp::endpoint&, const Status&, size_t, bool) {});
+  ASSERT_TRUE(client.send(ep("127.0.9.40", 29040), bytes("hello")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return at_server == 1; }));
+  const std::vector<std::pair<std::string, int>> want = {{"client", 700}, {"server", 1500}};
+  EXPECT_EQ(user_timeouts(29040), want);
+
+  RpcOptions zero_so = server_options("127.0.9.40", 29041);
+  zero_so.user_timeout = 0ms;
+  RpcServer zero_server(io, key, kServerId, kLabel, zero_so, count);
+  ASSERT_TRUE(zero_server.listen().is_ok());
+  RpcOptions zero_co = client_options("127.0.9.41");
+  zero_co.user_timeout = 0ms;
+  RpcClient zero_client(
+      io, key, kClientId, kLabel, zero_co, [](const NodeId&, std::vector<uint8_t>, RpcReply) {},
+      [](const tcp::endpoint&, const Status&, size_t, bool) {});
+  ASSERT_TRUE(zero_client.send(ep("127.0.9.40", 29041), bytes("hello")).is_ok());
+  ASSERT_TRUE(run_until(io, [&] { return at_server == 2; }));
+  const std::vector<std::pair<std::string, int>> kernel_default = {{"client", 0}, {"server", 0}};
+  EXPECT_EQ(user_timeouts(29041), kernel_default);
+  // The default is on.
+  EXPECT_GT(RpcOptions{}.user_timeout, 0ms);
 }
 
 // Key rotation reaches open channels: removing the key a channel's handshake
