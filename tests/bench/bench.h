@@ -15,6 +15,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -38,6 +39,10 @@ Runner add_gossip(CLI::App& cmd);
 Runner add_raft(CLI::App& cmd);
 Runner add_raft_failover(CLI::App& cmd);
 Runner add_observer_lag(CLI::App& cmd);
+Runner add_cluster_failover(CLI::App& cmd);
+
+// The p-quantile (0..1) of `v`, nearest rank; -1 when `v` is empty.
+double percentile(std::vector<double> v, double p);
 
 // Builds the one-line result: ResultLine("sim").add("nodes", 1000).print().
 class ResultLine {

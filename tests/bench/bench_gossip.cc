@@ -61,13 +61,6 @@ struct GossipFlags {
   double join_spread_s = 1.0;
 };
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  return v[i];
-}
-
 // Peak and current resident set size, from /proc (the benchmark is a host,
 // not a core: it may read the system).
 double proc_status_mb(const char* key) {
@@ -88,7 +81,8 @@ int run_gossip(const GossipFlags& f) {
   cfg.gossip.lifeguard = !f.no_lifeguard;
   cfg.network.loss = f.loss;
   cfg.seeds = {0};
-  cfg.join_spread = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(f.join_spread_s));
+  cfg.join_spread =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(f.join_spread_s));
   constexpr uint32_t kLateJoiners = 10;
   if (f.warm) {
     cfg.warm = true;
@@ -123,8 +117,9 @@ int run_gossip(const GossipFlags& f) {
   // Up to 420 s: long enough for a straggler to catch up at its second
   // periodic push-pull (every 180 s at 1,000 nodes, after the early one).
   const TimePoint join_deadline =
-      (f.warm ? TimePoint(cfg.late_join_start + cfg.late_join_gap * static_cast<int64_t>(kLateJoiners))
-              : TimePoint(cfg.join_spread)) +
+      (f.warm
+           ? TimePoint(cfg.late_join_start + cfg.late_join_gap * static_cast<int64_t>(kLateJoiners))
+           : TimePoint(cfg.join_spread)) +
       420s;
   Status st = Status::ok();
   for (TimePoint t = s.now() + 1s; t <= join_deadline; t += 1s) {
@@ -178,7 +173,8 @@ int run_gossip(const GossipFlags& f) {
   // Victims: spread over the index space, never node 0 (the seed) or the
   // slow node.
   for (uint32_t k = 0; k < f.crashes && k + 2 < f.nodes; ++k) {
-    const NodeIndex v = static_cast<NodeIndex>(2 + (static_cast<uint64_t>(k) * 7919) % (f.nodes - 2));
+    const NodeIndex v =
+        static_cast<NodeIndex>(2 + (static_cast<uint64_t>(k) * 7919) % (f.nodes - 2));
     if (std::find(victims.begin(), victims.end(), v) != victims.end()) continue;
     const TimePoint at = steady_start + steady * static_cast<int64_t>(k + 1) / (f.crashes + 1);
     victims.push_back(v);
@@ -256,7 +252,9 @@ Runner add_gossip(CLI::App& cmd) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1'000'000}))
       ->capture_default_str();
   cmd.add_option("--seed", f->seed, "the run's seed")->capture_default_str();
-  cmd.add_flag("--no-lifeguard", f->no_lifeguard, "plain SWIM: no health awareness, fixed suspicion timeout, no buddy system, no nacks");
+  cmd.add_flag(
+      "--no-lifeguard", f->no_lifeguard,
+      "plain SWIM: no health awareness, fixed suspicion timeout, no buddy system, no nacks");
   cmd.add_flag("--slow-node", f->slow_node, "node 1 handles received packets up to 1 s late");
   cmd.add_option("--crashes", f->crashes, "nodes crashed one at a time during the steady state")
       ->capture_default_str();

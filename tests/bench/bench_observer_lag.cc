@@ -79,13 +79,6 @@ class Conn {
   std::string host_, port_;
 };
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  return v[k];
-}
-
 struct Options {
   std::string leader;
   std::string observer;

@@ -48,13 +48,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using node::RaftHost;
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  return v[i];
-}
-
 // ---- raft: real hosts, real disks ----
 
 struct RaftFlags {

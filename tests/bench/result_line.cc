@@ -1,8 +1,16 @@
+#include <algorithm>
 #include <cstdio>
 
 #include "tests/bench/bench.h"
 
 namespace shoal::bench {
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  return v[i];
+}
 
 ResultLine& ResultLine::add(std::string_view key, std::string_view value) {
   line_ += ' ';
