@@ -25,6 +25,9 @@ constexpr Subcommand kSubcommands[] = {
      &shoal::bench::add_raft},
     {"raft-failover", "Raft on the simulator: leaderless time after the leader crashes, over seeds",
      &shoal::bench::add_raft_failover},
+    {"cluster-failover",
+     "agents on the simulator: writes through voters and observers after a leader kill",
+     &shoal::bench::add_cluster_failover},
     {"observer-lag", "real agents: time from a write's commit to an observer applying it",
      &shoal::bench::add_observer_lag},
 };
