@@ -13,7 +13,7 @@
 
 #include "node/agent_cluster_impl.h"
 #include "node/atomic_file.h"
-#include "node/autopilot.h"
+#include "node/autopilot_loop.h"
 #include "node/cluster_bootstrap.h"
 #include "node/metrics_text.h"
 #include "node/raft_recover.h"
@@ -31,12 +31,9 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto kTickEvery = 200ms;
-constexpr auto kAutopilotEvery = 1s;
 constexpr auto kUpsertsEvery = 2s;
 constexpr size_t kMaxUpsertsInflight = 16;
 constexpr size_t kMaxClusterIdBytes = 64;
-// How far behind the leader's log a learner may be to count as caught up.
-constexpr uint64_t kCaughtUpSlack = 64;
 
 bool dir_has_entries(const std::filesystem::path& p) {
   std::error_code ec;
@@ -418,7 +415,7 @@ void AgentCluster::Impl::on_role_change(bool lead, uint64_t t, const NodeId& lea
   is_leader = lead;
   term = t;
   leader = leader_id;
-  change_inflight = false;
+  autopilot.done();
   refresh_status();
   release_forwards_to_old_leaders();
   check_leader_waiters();
@@ -440,10 +437,7 @@ void AgentCluster::Impl::refresh_status() {
       status = std::move(st);
       if (lead) {
         const auto now = clock->now();
-        if (now - last_autopilot >= kAutopilotEvery) {
-          last_autopilot = now;
-          run_autopilot(*status);
-        }
+        run_autopilot(*status);
         if (now - last_upserts >= kUpsertsEvery) {
           last_upserts = now;
           write_node_upserts();
@@ -480,53 +474,20 @@ void AgentCluster::Impl::publish_meta() {
 }
 
 void AgentCluster::Impl::run_autopilot(const RaftStatus& st) {
-  if (change_inflight) return;
-  const auto now = clock->now();
   AutopilotConfig cfg;
   cfg.voters = static_cast<size_t>(config.voters);
   cfg.dead_voter_grace = config.dead_voter_grace_ms;
-  std::vector<AutopilotMember> members;
-  std::map<NodeId, const RaftPeerStatus*> progress;
-  for (const RaftPeerStatus& p : st.peers) progress[p.id] = &p;
+  std::vector<AutopilotPeer> view;
+  view.reserve(peers.size());
   for (const auto& [id, p] : peers) {
-    if (!p.cluster_id.empty() && p.cluster_id != cluster_id) continue;
-    AutopilotMember m;
-    m.id = id;
-    m.alive = p.alive;
-    m.may_vote = p.may_vote;
-    m.zone = p.zone;
-    if (id == identity.id) {
-      m.alive = true;
-      m.match = st.last_index;
-    } else if (auto it = progress.find(id); it != progress.end()) {
-      m.match = it->second->match;
-      m.since_heard = it->second->since_heard;
-      if (m.match + kCaughtUpSlack >= st.last_index) {
-        caught_up_since.try_emplace(id, now);
-        m.caught_up_for = now - caught_up_since[id];
-      } else {
-        caught_up_since.erase(id);
-      }
-    }
-    members.push_back(std::move(m));
+    view.push_back(AutopilotPeer{id, p.alive, p.may_vote, p.zone, p.cluster_id});
   }
-  // Members in the configuration that gossip has forgotten still count.
-  for (const RaftPeerStatus& p : st.peers) {
-    if (peers.contains(p.id)) continue;
-    AutopilotMember m;
-    m.id = p.id;
-    m.alive = false;
-    m.match = p.match;
-    m.since_heard = p.since_heard;
-    members.push_back(std::move(m));
-  }
-  AutopilotDecision d = autopilot_next(cfg, identity.id, st.conf, st.conf_change_pending, members);
-  if (!d.change) return;
-  spdlog::info("autopilot: {}", d.reason);
-  change_inflight = true;
-  raft->propose_conf_change(*d.change, [this](Status s, raft::Index) {
+  auto d = autopilot.step(clock->now(), cfg, identity.id, cluster_id, st, view);
+  if (!d) return;
+  spdlog::info("autopilot: {}", d->reason);
+  raft->propose_conf_change(*d->change, [this](Status s, raft::Index) {
     asio::post(io, [this, s] {
-      change_inflight = false;
+      autopilot.done();
       if (!s.is_ok()) spdlog::warn("autopilot: change not made: {}", s.message());
       refresh_status();
     });

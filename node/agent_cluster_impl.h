@@ -22,6 +22,7 @@
 
 #include "core/time.h"
 #include "node/agent_cluster.h"
+#include "node/autopilot_loop.h"
 #include "node/blocking_queries.h"
 #include "node/cluster_machine.h"
 #include "node/cluster_rpc.h"
@@ -264,9 +265,7 @@ struct AgentCluster::Impl {
   bool stepping_out = false;
 
   // Autopilot and the node registry (leader).
-  TimePoint last_autopilot{};
-  bool change_inflight = false;
-  std::map<NodeId, TimePoint> caught_up_since;
+  AutopilotLoop autopilot;
   size_t upserts_inflight = 0;
   TimePoint last_upserts{};
 
