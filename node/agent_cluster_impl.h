@@ -32,6 +32,7 @@
 #include "node/forward_router.h"
 #include "node/raft_host.h"
 #include "node/raft_rpc.h"
+#include "node/replaced_voter.h"
 #include "node/rpc_transport.h"
 
 namespace shoal::raft {
@@ -260,8 +261,7 @@ struct AgentCluster::Impl {
   boost::asio::steady_timer held_follow_timer;
 
   // A member without a leader (probe_while_leaderless), and the step out.
-  std::optional<TimePoint> leaderless_since;
-  TimePoint last_leaderless_probe{};
+  LeaderlessProbe leaderless;
   bool stepping_out = false;
 
   // Autopilot and the node registry (leader).

@@ -15,28 +15,11 @@ namespace shoal::node {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-namespace {
-
-// A member asks the voters who leads once it has known no leader this long
-// (a few elections' worth: an election in progress is no reason), and then
-// at most this often.
-constexpr Duration kLeaderlessProbeAfter = 5s;
-constexpr Duration kLeaderlessProbeEvery = 2s;
-
-}  // namespace
-
 void AgentCluster::Impl::probe_while_leaderless() {
   if (!raft || stepping_out) return;
   const TimePoint now = clock->now();
-  if (!leader.is_zero()) {
-    leaderless_since.reset();
-    return;
-  }
-  if (!leaderless_since) leaderless_since = now;
-  if (now - *leaderless_since < kLeaderlessProbeAfter) return;
-  if (now - last_leaderless_probe < kLeaderlessProbeEvery) return;
-  last_leaderless_probe = now;
-  send_follow(follow.probes(now, follow_sources(), term));
+  if (leaderless.due(now, !leader.is_zero()))
+    send_follow(follow.probes(now, follow_sources(), term));
 }
 
 void AgentCluster::Impl::step_out_of_raft(const std::string& why) {
@@ -77,7 +60,7 @@ void AgentCluster::Impl::step_out_of_raft(const std::string& why) {
       }
       machine.reset();  // the observer's replica is rebuilt from the cluster's log
       follow = FollowClient{};
-      leaderless_since.reset();
+      leaderless = LeaderlessProbe{};
       bootstrap_status = "replaced while away: following the log of cluster " + cluster_id;
       stepping_out = false;
       publish_meta();

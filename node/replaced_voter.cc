@@ -15,4 +15,16 @@ std::optional<std::string> replaced_by_cluster(const LogPosition& self,
          std::to_string(self.last_index);
 }
 
+bool LeaderlessProbe::due(TimePoint now, bool leader_known) {
+  if (leader_known) {
+    since_.reset();
+    return false;
+  }
+  if (!since_) since_ = now;
+  if (now - *since_ < kLeaderlessProbeAfter) return false;
+  if (last_ && now - *last_ < kLeaderlessProbeEvery) return false;
+  last_ = now;
+  return true;
+}
+
 }  // namespace shoal::node

@@ -15,11 +15,13 @@
 // follows the log as an observer; autopilot may make it a voter again.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "core/ids.h"
+#include "core/time.h"
 #include "raft/types.h"
 
 namespace shoal::node {
@@ -43,5 +45,22 @@ struct ClusterReport {
 // The reason to step out (for the log), or nullopt to stay.
 std::optional<std::string> replaced_by_cluster(const LogPosition& self,
                                                const ClusterReport& report);
+
+// When a member that knows no leader asks the voters who leads: once it
+// has known none for kLeaderlessProbeAfter (a few elections' worth: an
+// election in progress is no reason), then at most once per
+// kLeaderlessProbeEvery.
+inline constexpr Duration kLeaderlessProbeAfter = std::chrono::seconds(5);
+inline constexpr Duration kLeaderlessProbeEvery = std::chrono::seconds(2);
+
+class LeaderlessProbe {
+ public:
+  // On every tick: whether to probe now.
+  bool due(TimePoint now, bool leader_known);
+
+ private:
+  std::optional<TimePoint> since_;
+  std::optional<TimePoint> last_;
+};
 
 }  // namespace shoal::node

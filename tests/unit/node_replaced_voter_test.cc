@@ -63,5 +63,23 @@ TEST(ReplacedVoter, EveryMissingConditionKeepsTheLog) {
   }
 }
 
+// A member probes only after kLeaderlessProbeAfter without a leader, then
+// once per kLeaderlessProbeEvery; a leader heard of starts the wait again.
+TEST(LeaderlessProbe, WaitsOutAnElectionThenProbesAtItsPace) {
+  LeaderlessProbe p;
+  const TimePoint t0 = time_at(std::chrono::seconds(100));
+  EXPECT_FALSE(p.due(t0, false));
+  EXPECT_FALSE(p.due(t0 + kLeaderlessProbeAfter - std::chrono::milliseconds(1), false));
+  EXPECT_TRUE(p.due(t0 + kLeaderlessProbeAfter, false));
+  EXPECT_FALSE(p.due(t0 + kLeaderlessProbeAfter + std::chrono::milliseconds(200), false));
+  EXPECT_TRUE(p.due(t0 + kLeaderlessProbeAfter + kLeaderlessProbeEvery, false));
+  // A leader, then none again: another full wait.
+  const TimePoint t1 = t0 + std::chrono::seconds(20);
+  EXPECT_FALSE(p.due(t1, true));
+  EXPECT_FALSE(p.due(t1 + std::chrono::seconds(1), false));
+  EXPECT_FALSE(p.due(t1 + std::chrono::seconds(1) + kLeaderlessProbeAfter / 2, false));
+  EXPECT_TRUE(p.due(t1 + std::chrono::seconds(1) + kLeaderlessProbeAfter, false));
+}
+
 }  // namespace
 }  // namespace shoal::node
