@@ -17,6 +17,7 @@
 #include "node/cluster_bootstrap.h"
 #include "node/metrics_text.h"
 #include "node/raft_recover.h"
+#include "node/registry_writer.h"
 #include "node/test_faults.h"
 #include "node/upgrade_gate.h"
 #include "raft/fault_fs.h"
@@ -535,36 +536,10 @@ void AgentCluster::Impl::run_autopilot(const RaftStatus& st) {
 
 void AgentCluster::Impl::write_node_upserts() {
   if (upserts_inflight > 0) return;
-  std::vector<scheduler::NodeUpsert> todo;
-  machine.read([&](const scheduler::ClusterState& state) {
-    for (const gossip::Member& m : gossip.core().members()) {
-      if (m.status == gossip::MemberStatus::kLeft) continue;
-      if (!m.meta.cluster_id.empty() && m.meta.cluster_id != cluster_id) continue;
-      scheduler::NodeRecord r;
-      r.id = m.id;
-      r.name = m.meta.name;
-      r.address = m.meta.gossip.ip;
-      r.rpc_port = m.meta.rpc_port;
-      r.http_port = m.meta.http_port;
-      r.dns_port = m.meta.dns_port;
-      r.cpu_mhz = m.meta.resources.cpu_mhz;
-      r.memory_mb = m.meta.resources.memory_mb;
-      r.attrs = m.meta.attrs;
-      r.alive =
-          m.status == gossip::MemberStatus::kAlive || m.status == gossip::MemberStatus::kSuspect;
-      r.role = m.meta.role;
-      const scheduler::NodeRecord* known = state.nodes().find(m.id);
-      if (known != nullptr) {
-        r.eligible = known->eligible;
-        r.drain = known->drain;
-      }
-      if (!state.nodes().differs(r)) continue;
-      r.since_unix_ms = (known != nullptr && known->alive == r.alive)
-                            ? known->since_unix_ms
-                            : static_cast<uint64_t>(unix_ms());
-      todo.push_back(scheduler::NodeUpsert{std::move(r)});
-      if (todo.size() >= kMaxUpsertsInflight) break;
-    }
+  const std::vector<gossip::Member> members = gossip.core().members();
+  const auto now_unix_ms = static_cast<uint64_t>(unix_ms());
+  std::vector<scheduler::NodeUpsert> todo = machine.read([&](const scheduler::ClusterState& state) {
+    return registry_upserts(members, state.nodes(), cluster_id, now_unix_ms, kMaxUpsertsInflight);
   });
   for (auto& u : todo) {
     std::vector<uint8_t> entry = scheduler::encode(u);
