@@ -302,30 +302,10 @@ std::string AgentCluster::Impl::name_of(const NodeId& id) const {
 }
 
 void AgentCluster::Impl::maybe_bootstrap() {
-  std::vector<BootstrapPeer> view;
-  for (const gossip::Member& m : gossip.core().members()) {
-    const bool alive =
-        m.status == gossip::MemberStatus::kAlive || m.status == gossip::MemberStatus::kSuspect;
-    if (!alive) continue;
-    BootstrapPeer b;
-    b.id = m.id;
-    b.cluster_id = m.meta.cluster_id;
-    b.has_state = !m.meta.cluster_id.empty() || m.meta.role == "voter" || m.meta.role == "learner";
-    for (const std::string& tag : m.meta.tags) {
-      auto parsed = parse_bootstrap_tag(tag);
-      if (!parsed.is_ok()) continue;
-      b.expect = parsed->first;
-      b.candidates = parsed->second;
-    }
-    if (m.id == identity.id) {
-      b.expect = static_cast<uint32_t>(config.bootstrap_expect);
-      b.has_state = !cluster_id.empty();
-      b.cluster_id = cluster_id;
-    }
-    view.push_back(std::move(b));
-  }
-  BootstrapDecision d = decide_bootstrap(
-      identity.id, static_cast<uint32_t>(config.bootstrap_expect), !cluster_id.empty(), view);
+  const auto expect = static_cast<uint32_t>(config.bootstrap_expect);
+  const std::vector<BootstrapPeer> view =
+      bootstrap_view(gossip.core().members(), identity.id, expect, cluster_id);
+  BootstrapDecision d = decide_bootstrap(identity.id, expect, !cluster_id.empty(), view);
   if (!cluster_id.empty()) d.status = "observer: following the log of cluster " + cluster_id;
   if (d.status != bootstrap_status && !d.status.empty()) {
     spdlog::info("cluster: {}", d.status);
@@ -333,13 +313,7 @@ void AgentCluster::Impl::maybe_bootstrap() {
   }
   // Publish N (and the candidate set once there is one) while no cluster is
   // in view: the others count the agents that expect the same N from it.
-  const bool cluster_in_view = std::any_of(view.begin(), view.end(), [](const BootstrapPeer& b) {
-    return b.has_state || !b.cluster_id.empty();
-  });
-  std::string tag =
-      config.bootstrap_expect == 0 || cluster_in_view
-          ? std::string()
-          : format_bootstrap_tag(static_cast<uint32_t>(config.bootstrap_expect), d.publish);
+  const std::string tag = bootstrap_tag_to_publish(expect, cluster_in_view(view), d);
   gossip.update_meta([&](gossip::NodeMeta& meta) {
     std::erase_if(meta.tags, [](const std::string& t) { return t.starts_with("bootstrap="); });
     if (!tag.empty()) meta.tags.push_back(tag);
