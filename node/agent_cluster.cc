@@ -17,6 +17,7 @@
 #include "node/cluster_bootstrap.h"
 #include "node/metrics_text.h"
 #include "node/raft_recover.h"
+#include "node/registry_writer.h"
 #include "node/test_faults.h"
 #include "node/upgrade_gate.h"
 #include "raft/fault_fs.h"
@@ -298,30 +299,10 @@ std::string AgentCluster::Impl::name_of(const NodeId& id) const {
 }
 
 void AgentCluster::Impl::maybe_bootstrap() {
-  std::vector<BootstrapPeer> view;
-  for (const gossip::Member& m : gossip.core().members()) {
-    const bool alive =
-        m.status == gossip::MemberStatus::kAlive || m.status == gossip::MemberStatus::kSuspect;
-    if (!alive) continue;
-    BootstrapPeer b;
-    b.id = m.id;
-    b.cluster_id = m.meta.cluster_id;
-    b.has_state = !m.meta.cluster_id.empty() || m.meta.role == "voter" || m.meta.role == "learner";
-    for (const std::string& tag : m.meta.tags) {
-      auto parsed = parse_bootstrap_tag(tag);
-      if (!parsed.is_ok()) continue;
-      b.expect = parsed->first;
-      b.candidates = parsed->second;
-    }
-    if (m.id == identity.id) {
-      b.expect = static_cast<uint32_t>(config.bootstrap_expect);
-      b.has_state = !cluster_id.empty();
-      b.cluster_id = cluster_id;
-    }
-    view.push_back(std::move(b));
-  }
-  BootstrapDecision d = decide_bootstrap(
-      identity.id, static_cast<uint32_t>(config.bootstrap_expect), !cluster_id.empty(), view);
+  const auto expect = static_cast<uint32_t>(config.bootstrap_expect);
+  const std::vector<BootstrapPeer> view =
+      bootstrap_view(gossip.core().members(), identity.id, expect, cluster_id);
+  BootstrapDecision d = decide_bootstrap(identity.id, expect, !cluster_id.empty(), view);
   if (!cluster_id.empty()) d.status = "observer: following the log of cluster " + cluster_id;
   if (d.status != bootstrap_status && !d.status.empty()) {
     spdlog::info("cluster: {}", d.status);
@@ -329,13 +310,7 @@ void AgentCluster::Impl::maybe_bootstrap() {
   }
   // Publish N (and the candidate set once there is one) while no cluster is
   // in view: the others count the agents that expect the same N from it.
-  const bool cluster_in_view = std::any_of(view.begin(), view.end(), [](const BootstrapPeer& b) {
-    return b.has_state || !b.cluster_id.empty();
-  });
-  std::string tag =
-      config.bootstrap_expect == 0 || cluster_in_view
-          ? std::string()
-          : format_bootstrap_tag(static_cast<uint32_t>(config.bootstrap_expect), d.publish);
+  const std::string tag = bootstrap_tag_to_publish(expect, cluster_in_view(view), d);
   gossip.update_meta([&](gossip::NodeMeta& meta) {
     std::erase_if(meta.tags, [](const std::string& t) { return t.starts_with("bootstrap="); });
     if (!tag.empty()) meta.tags.push_back(tag);
@@ -496,36 +471,10 @@ void AgentCluster::Impl::run_autopilot(const RaftStatus& st) {
 
 void AgentCluster::Impl::write_node_upserts() {
   if (upserts_inflight > 0) return;
-  std::vector<scheduler::NodeUpsert> todo;
-  machine.read([&](const scheduler::ClusterState& state) {
-    for (const gossip::Member& m : gossip.core().members()) {
-      if (m.status == gossip::MemberStatus::kLeft) continue;
-      if (!m.meta.cluster_id.empty() && m.meta.cluster_id != cluster_id) continue;
-      scheduler::NodeRecord r;
-      r.id = m.id;
-      r.name = m.meta.name;
-      r.address = m.meta.gossip.ip;
-      r.rpc_port = m.meta.rpc_port;
-      r.http_port = m.meta.http_port;
-      r.dns_port = m.meta.dns_port;
-      r.cpu_mhz = m.meta.resources.cpu_mhz;
-      r.memory_mb = m.meta.resources.memory_mb;
-      r.attrs = m.meta.attrs;
-      r.alive =
-          m.status == gossip::MemberStatus::kAlive || m.status == gossip::MemberStatus::kSuspect;
-      r.role = m.meta.role;
-      const scheduler::NodeRecord* known = state.nodes().find(m.id);
-      if (known != nullptr) {
-        r.eligible = known->eligible;
-        r.drain = known->drain;
-      }
-      if (!state.nodes().differs(r)) continue;
-      r.since_unix_ms = (known != nullptr && known->alive == r.alive)
-                            ? known->since_unix_ms
-                            : static_cast<uint64_t>(unix_ms());
-      todo.push_back(scheduler::NodeUpsert{std::move(r)});
-      if (todo.size() >= kMaxUpsertsInflight) break;
-    }
+  const std::vector<gossip::Member> members = gossip.core().members();
+  const auto now_unix_ms = static_cast<uint64_t>(unix_ms());
+  std::vector<scheduler::NodeUpsert> todo = machine.read([&](const scheduler::ClusterState& state) {
+    return registry_upserts(members, state.nodes(), cluster_id, now_unix_ms, kMaxUpsertsInflight);
   });
   for (auto& u : todo) {
     std::vector<uint8_t> entry = scheduler::encode(u);

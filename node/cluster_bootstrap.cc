@@ -108,6 +108,45 @@ BootstrapDecision decide_bootstrap(const NodeId& self, uint32_t expect, bool has
   return d;
 }
 
+std::vector<BootstrapPeer> bootstrap_view(std::span<const gossip::Member> members,
+                                          const NodeId& self, uint32_t expect,
+                                          const std::string& own_cluster_id) {
+  std::vector<BootstrapPeer> view;
+  for (const gossip::Member& m : members) {
+    const bool alive =
+        m.status == gossip::MemberStatus::kAlive || m.status == gossip::MemberStatus::kSuspect;
+    if (!alive) continue;
+    BootstrapPeer b;
+    b.id = m.id;
+    b.cluster_id = m.meta.cluster_id;
+    b.has_state = !m.meta.cluster_id.empty() || m.meta.role == "voter" || m.meta.role == "learner";
+    for (const std::string& tag : m.meta.tags) {
+      auto parsed = parse_bootstrap_tag(tag);
+      if (!parsed.is_ok()) continue;
+      b.expect = parsed->first;
+      b.candidates = parsed->second;
+    }
+    if (m.id == self) {
+      b.expect = expect;
+      b.has_state = !own_cluster_id.empty();
+      b.cluster_id = own_cluster_id;
+    }
+    view.push_back(std::move(b));
+  }
+  return view;
+}
+
+bool cluster_in_view(std::span<const BootstrapPeer> view) {
+  return std::any_of(view.begin(), view.end(),
+                     [](const BootstrapPeer& b) { return b.has_state || !b.cluster_id.empty(); });
+}
+
+std::string bootstrap_tag_to_publish(uint32_t expect, bool cluster_seen,
+                                     const BootstrapDecision& decision) {
+  if (expect == 0 || cluster_seen) return std::string();
+  return format_bootstrap_tag(expect, decision.publish);
+}
+
 std::string format_bootstrap_tag(uint32_t expect, const std::vector<NodeId>& candidates) {
   std::string out(kTagPrefix);
   out += std::to_string(expect);

@@ -23,12 +23,14 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/ids.h"
 #include "core/status.h"
+#include "gossip/types.h"
 
 namespace shoal::node {
 
@@ -57,6 +59,29 @@ struct BootstrapDecision {
 // (0: never bootstraps); `has_state`: this agent holds Raft state.
 BootstrapDecision decide_bootstrap(const NodeId& self, uint32_t expect, bool has_state,
                                    const std::vector<BootstrapPeer>& members);
+
+// The view decide_bootstrap works on, from what gossip shows: one peer per
+// alive (or suspect) member, with its published N and candidate set parsed
+// from its bootstrap tag (a malformed tag counts as none), and `has_state`
+// when it advertises a cluster id or a voter/learner role. For `self` its
+// own gossip entry supplies only the set it published last; N is `expect`
+// (this agent's --bootstrap-expect) and the state and cluster id are
+// `own_cluster_id`, which this agent knows before its gossip entry says so.
+std::vector<BootstrapPeer> bootstrap_view(std::span<const gossip::Member> members,
+                                          const NodeId& self, uint32_t expect,
+                                          const std::string& own_cluster_id);
+
+// True when someone in `view` already has a cluster (Raft state or a
+// cluster id): from then on nobody publishes a bootstrap tag.
+bool cluster_in_view(std::span<const BootstrapPeer> view);
+
+// The bootstrap tag this agent publishes in its gossip metadata: none
+// (empty) without --bootstrap-expect or once a cluster is in view;
+// otherwise N, with the decision's candidate set once there is one
+// ("bootstrap=3:" before, so the others can count the agents expecting the
+// same N). Forming clears it; the agent does that itself after forming.
+std::string bootstrap_tag_to_publish(uint32_t expect, bool cluster_seen,
+                                     const BootstrapDecision& decision);
 
 // The cluster id the N candidates derive: 32 hex digits of a hash of the
 // sorted set (deterministic, so every candidate computes the same).

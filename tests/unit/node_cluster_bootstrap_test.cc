@@ -140,5 +140,79 @@ TEST(ClusterBootstrap, TagsRoundTripAndBadOnesAreRefused) {
   }
 }
 
+gossip::Member gm(uint64_t n, std::vector<std::string> tags = {},
+                  gossip::MemberStatus status = gossip::MemberStatus::kAlive) {
+  gossip::Member m;
+  m.id = id(n);
+  m.status = status;
+  m.meta.tags = std::move(tags);
+  return m;
+}
+
+TEST(ClusterBootstrap, TheViewHoldsAliveMembersWithTheirPublishedSets) {
+  const std::string set = format_bootstrap_tag(3, ids({1, 2, 3}));
+  std::vector<gossip::Member> members = {
+      gm(1, {"zone=a", set}),
+      gm(2, {format_bootstrap_tag(3, {})}, gossip::MemberStatus::kSuspect),
+      gm(3, {set}, gossip::MemberStatus::kDead),
+      gm(4, {set}, gossip::MemberStatus::kLeft),
+      gm(5, {"bootstrap=3:nothex"}),
+  };
+  auto view = bootstrap_view(members, id(9), 3, "");
+  ASSERT_EQ(view.size(), 3u) << "dead and left members are not in view";
+  EXPECT_EQ(view[0].id, id(1));
+  EXPECT_EQ(view[0].expect, 3u);
+  EXPECT_EQ(view[0].candidates, ids({1, 2, 3}));
+  EXPECT_FALSE(view[0].has_state);
+  EXPECT_EQ(view[1].id, id(2)) << "a suspect member is still in view";
+  EXPECT_EQ(view[1].expect, 3u);
+  EXPECT_TRUE(view[1].candidates.empty());
+  EXPECT_EQ(view[2].id, id(5));
+  EXPECT_EQ(view[2].expect, 0u) << "a malformed tag counts as none";
+  EXPECT_FALSE(cluster_in_view(view));
+}
+
+TEST(ClusterBootstrap, TheViewMarksMembersWithAClusterOrARaftRole) {
+  std::vector<gossip::Member> members = {gm(1), gm(2), gm(3), gm(4)};
+  members[0].meta.cluster_id = "c0ffee00c0ffee00c0ffee00c0ffee00";
+  members[1].meta.role = "voter";
+  members[2].meta.role = "learner";
+  members[3].meta.role = "observer";
+  auto view = bootstrap_view(members, id(9), 3, "");
+  ASSERT_EQ(view.size(), 4u);
+  EXPECT_TRUE(view[0].has_state);
+  EXPECT_EQ(view[0].cluster_id, "c0ffee00c0ffee00c0ffee00c0ffee00");
+  EXPECT_TRUE(view[1].has_state);
+  EXPECT_TRUE(view[2].has_state);
+  EXPECT_FALSE(view[3].has_state) << "an observer of no cluster holds nothing";
+  EXPECT_TRUE(cluster_in_view(view));
+  EXPECT_FALSE(cluster_in_view(std::span(view).subspan(3)));
+}
+
+TEST(ClusterBootstrap, SelfInTheViewIsWhatThisAgentKnows) {
+  // Its own gossip entry may lag: N and the cluster id come from the agent;
+  // the set it published last comes from gossip.
+  gossip::Member self = gm(1, {format_bootstrap_tag(5, ids({1, 2}))});
+  self.meta.role = "voter";
+  auto view = bootstrap_view(std::span(&self, 1), id(1), 3, "");
+  ASSERT_EQ(view.size(), 1u);
+  EXPECT_EQ(view[0].expect, 3u);
+  EXPECT_EQ(view[0].candidates, ids({1, 2}));
+  EXPECT_FALSE(view[0].has_state);
+  EXPECT_TRUE(view[0].cluster_id.empty());
+  view = bootstrap_view(std::span(&self, 1), id(1), 3, "abc");
+  EXPECT_TRUE(view[0].has_state);
+  EXPECT_EQ(view[0].cluster_id, "abc");
+}
+
+TEST(ClusterBootstrap, TheTagToPublish) {
+  BootstrapDecision d;
+  EXPECT_EQ(bootstrap_tag_to_publish(3, false, d), "bootstrap=3:") << "N before any set";
+  d.publish = ids({1, 2, 5});
+  EXPECT_EQ(bootstrap_tag_to_publish(3, false, d), format_bootstrap_tag(3, ids({1, 2, 5})));
+  EXPECT_EQ(bootstrap_tag_to_publish(3, true, d), "") << "a cluster is in view";
+  EXPECT_EQ(bootstrap_tag_to_publish(0, false, d), "") << "no --bootstrap-expect";
+}
+
 }  // namespace
 }  // namespace shoal::node
