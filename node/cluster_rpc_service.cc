@@ -22,17 +22,7 @@ namespace {
 // Raft, say) never make it a member.
 bool from_a_member(std::span<const uint8_t> body) {
   auto m = raft::codec::decode_message(body);
-  if (!m) return false;
-  switch (m->kind) {
-    case raft::MessageKind::kAppend:
-    case raft::MessageKind::kHeartbeat:
-    case raft::MessageKind::kSnapshot:
-    case raft::MessageKind::kPreVote:
-    case raft::MessageKind::kVote:
-      return true;
-    default:
-      return false;
-  }
+  return m && opens_raft_log(*m);
 }
 
 }  // namespace

@@ -7,6 +7,19 @@
 
 namespace shoal::node {
 
+bool opens_raft_log(const raft::Message& m) {
+  switch (m.kind) {
+    case raft::MessageKind::kAppend:
+    case raft::MessageKind::kHeartbeat:
+    case raft::MessageKind::kSnapshot:
+    case raft::MessageKind::kPreVote:
+    case raft::MessageKind::kVote:
+      return true;
+    default:
+      return false;
+  }
+}
+
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 

@@ -48,6 +48,13 @@
 
 namespace shoal::node {
 
+// Whether `m`, from a member of this agent's cluster, makes an observer
+// open a Raft log of its own: a request (append, heartbeat, snapshot, vote)
+// means the leader added it as a learner, or a candidate that formed the
+// cluster counts on its vote. An answer (say, to a vote it asked for before
+// it stepped out of Raft) does not.
+bool opens_raft_log(const raft::Message& m);
+
 // The channel tag, first byte of every RPC frame that carries a Raft message.
 inline constexpr uint8_t kRaftRpcChannel = 0x01;
 
