@@ -5,12 +5,17 @@
 #include <string_view>
 #include <utility>
 
+#include "gossip/types.h"
+#include "node/autopilot_loop.h"
+#include "node/cluster_bootstrap.h"
 #include "node/cluster_rpc.h"
 #include "node/follow_client.h"
 #include "node/follow_holds.h"
 #include "node/follow_serve.h"
 #include "node/forward_router.h"
 #include "node/raft_host.h"
+#include "node/raft_rpc.h"
+#include "node/replaced_voter.h"
 #include "tests/sim/raft_kv_machine.h"
 #include "tests/sim/sim_host_executor.h"
 #include "tests/sim/sim_log_writer.h"
@@ -65,8 +70,7 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
         id_(id_of(self)),
         exec_(*h.sim_, self),
         writer_(*h.stores_[self], SimLogWriter::Hooks{}),
-        machine_(KvMachine::Hooks{[this](const Entry& e) { on_apply(e); },
-                                  [this](const raft::Snapshot& s) { on_restore(s); }}),
+        machine_(machine_hooks()),
         follow_(h.config_.follow) {}
 
   ~Agent() override {
@@ -78,8 +82,19 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   void start(Context<ClusterWire>& ctx) override {
     h_.procs_[self_] = this;
     started_at_ = h_.sim_->now();
+    cluster_id_ = h_.disk_cluster_id_[self_];
     exec_.run(ctx, [&] {
-      if (h_.is_voter(self_)) open_raft(ctx);
+      const bool empty = h_.stores_[self_]->last_index().value() == 0 &&
+                         h_.stores_[self_]->hard_state().term.value() == 0;
+      if (!empty) {
+        open_raft(ctx, std::nullopt);  // rejoins with the log on its disk
+      } else if (h_.config_.bootstrap_expect == 0 && h_.is_voter(self_) && ctx.incarnation() == 0) {
+        raft::ConfState cs;
+        for (NodeIndex i = 0; i < h_.config_.voters; ++i) cs.voters.push_back(id_of(i));
+        std::sort(cs.voters.begin(), cs.voters.end());
+        open_raft(ctx, cs);
+      }
+      publish();
       tick_timer_ = exec_.make_timer();
       holds_timer_ = exec_.make_timer();
       router_timer_ = exec_.make_timer();
@@ -93,6 +108,12 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
     exec_.run(ctx, [&] {
       switch (w.kind) {
         case Kind::kRaft:
+          if (!host_ && !cluster_id_.empty() && h_.published_[from].cluster_id == cluster_id_ &&
+              node::opens_raft_log(*w.raft)) {
+            // A member replicates to this observer: it joins the configuration.
+            machine_ = KvMachine(machine_hooks());
+            open_raft(ctx, std::nullopt);
+          }
           if (host_) host_->deliver(*w.raft);
           break;
         case Kind::kRequest:
@@ -127,6 +148,8 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   }
 
   raft::NodeId leader() const { return leader_; }
+  bool has_log() const { return host_ != nullptr; }
+  const raft::ConfState& conf() const { return conf_; }
   bool leads() const { return host_ != nullptr && host_->is_leader(); }
   uint64_t term() const { return host_ ? host_->term() : term_; }
   uint64_t applied() const { return machine_.applied().value(); }
@@ -136,15 +159,17 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
  private:
   // ---- Raft (voters) ----
 
-  void open_raft(Context<ClusterWire>& ctx) {
+  KvMachine::Hooks machine_hooks() {
+    return KvMachine::Hooks{[this](const Entry& e) { on_apply(e); },
+                            [this](const raft::Snapshot& s) { on_restore(s); }};
+  }
+
+  void open_raft(Context<ClusterWire>& ctx, std::optional<raft::ConfState> bootstrap) {
     const ClusterSimConfig& cfg = h_.config_;
     node::RaftHostOptions o;
     o.raft = cfg.raft;
     o.raft.id = id_;
-    raft::ConfState cs;
-    for (NodeIndex i = 0; i < cfg.voters; ++i) cs.voters.push_back(id_of(i));
-    std::sort(cs.voters.begin(), cs.voters.end());
-    o.bootstrap = cs;
+    o.bootstrap = std::move(bootstrap);
     o.tick = cfg.raft_tick;
     o.rng_seed = ctx.rng().next_u64() | 1;
     o.compact_every = cfg.compact_every;
@@ -156,6 +181,7 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
       h_.on_role(self_, lead, t);
       // As the agent does: after the host's pass, not inside it.
       exec_.post([this, l] {
+        autopilot_.done();
         router_.on_leader(l, now());
         run_router();
         wake_holds();
@@ -182,17 +208,101 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   // ---- the cluster tick ----
 
   void on_tick() {
+    if (!host_ && h_.config_.bootstrap_expect != 0 && cluster_id_.empty()) maybe_bootstrap();
     if (host_) {
       host_->status([this](node::RaftStatus st) {
         conf_ = st.conf;
         conf_committed_ = !st.conf_change_pending;
         commit_ = st.commit;
+        if (st.role == raft::Role::kLeader) run_autopilot(st);
+        status_ = std::move(st);
       });
+      if (leaderless_.due(now(), !leader_.is_zero())) {
+        send_follow(follow_.probes(now(), follow_sources(), term()));
+      }
     } else {
       follow_step();
     }
+    publish();
     run_router();
     tick_timer_->arm(exec_.clock().now() + h_.config_.agent_tick, [this] { on_tick(); });
+  }
+
+  // ---- gossip metadata, formation, autopilot, stepping out ----
+
+  // What this agent's gossip entry says (the agent's publish_meta()).
+  void publish() {
+    gossip::NodeMeta& m = h_.published_[self_];
+    m.name = "agent" + std::to_string(self_);
+    m.cluster_id = cluster_id_;
+    m.role = host_ ? (conf_.is_voter(id_)     ? "voter"
+                      : conf_.is_learner(id_) ? "learner"
+                                              : "observer")
+                   : (cluster_id_.empty() ? "" : "observer");
+    if (self_ < h_.config_.zones.size()) m.attrs["zone"] = h_.config_.zones[self_];
+    const bool never = std::find(h_.config_.voter_never.begin(), h_.config_.voter_never.end(),
+                                 self_) != h_.config_.voter_never.end();
+    if (never && std::find(m.tags.begin(), m.tags.end(), "voter=never") == m.tags.end()) {
+      m.tags.push_back("voter=never");
+    }
+  }
+
+  // --bootstrap-expect (the agent's maybe_bootstrap()).
+  void maybe_bootstrap() {
+    const uint32_t expect = h_.config_.bootstrap_expect;
+    const std::vector<gossip::Member> members = h_.members_seen_by(self_);
+    const std::vector<node::BootstrapPeer> view =
+        node::bootstrap_view(members, id_, expect, cluster_id_);
+    node::BootstrapDecision d = node::decide_bootstrap(id_, expect, !cluster_id_.empty(), view);
+    std::vector<std::string>& tags = h_.published_[self_].tags;
+    std::erase_if(tags, [](const std::string& t) { return t.starts_with("bootstrap="); });
+    const std::string tag = node::bootstrap_tag_to_publish(expect, node::cluster_in_view(view), d);
+    if (!tag.empty()) tags.push_back(tag);
+    if (!d.form) return;
+    std::erase_if(tags, [](const std::string& t) { return t.starts_with("bootstrap="); });
+    cluster_id_ = d.cluster_id;
+    h_.disk_cluster_id_[self_] = cluster_id_;
+    raft::ConfState initial;
+    initial.voters = d.voters;
+    open_raft(*exec_.context(), initial);
+  }
+
+  // Autopilot on the leader (the agent's run_autopilot()).
+  void run_autopilot(const node::RaftStatus& st) {
+    node::AutopilotConfig cfg;
+    cfg.voters = h_.config_.target_voters;
+    cfg.stable_for = h_.config_.stable_for;
+    cfg.dead_voter_grace = h_.config_.dead_voter_grace;
+    std::vector<node::AutopilotPeer> peers;
+    for (const gossip::Member& m : h_.members_seen_by(self_)) {
+      const bool never =
+          std::find(m.meta.tags.begin(), m.meta.tags.end(), "voter=never") != m.meta.tags.end();
+      auto zone = m.meta.attrs.find("zone");
+      peers.push_back(node::AutopilotPeer{m.id, m.status == gossip::MemberStatus::kAlive, !never,
+                                          zone == m.meta.attrs.end() ? "" : zone->second,
+                                          m.meta.cluster_id});
+    }
+    auto d = autopilot_.step(now(), cfg, id_, cluster_id_, st, peers);
+    if (!d) return;
+    h_.autopilot_log_.push_back(d->reason);
+    host_->propose_conf_change(*d->change, [this](Status, raft::Index) { autopilot_.done(); });
+  }
+
+  // A leaderless member's probe came back (the agent's on_follow_response
+  // for members).
+  void on_member_probe(NodeIndex from, const node::FollowResponse& r) {
+    if (!follow_.take_probe(r.id) || !r.error.empty() || !status_) return;
+    if (!cluster_id_.empty() && r.cluster_id != cluster_id_) return;
+    const node::LogPosition self{id_, status_->term, status_->last_index};
+    const node::ClusterReport report{id_of(from), r.leader, r.term,
+                                     r.commit,    r.conf,   r.conf_committed};
+    if (node::replaced_by_cluster(self, report)) h_.step_out(self_);
+  }
+
+  void send_follow(std::vector<node::FollowClient::Send> sends) {
+    for (node::FollowClient::Send& s : sends) {
+      if (auto to = index_of(s.to)) rpc(*to, Kind::kRequest, node::encode_frame(s.req));
+    }
   }
 
   // ---- RPC ----
@@ -273,7 +383,7 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
 
   void answer_follow(NodeIndex to, const node::FollowRequest& req) {
     node::FollowServerView v;
-    v.cluster_id = "sim";
+    v.cluster_id = cluster_id_;
     v.leader = leader_;
     v.term = term();
     v.conf = conf_;
@@ -312,8 +422,12 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   std::vector<raft::NodeId> follow_sources() const {
     std::vector<raft::NodeId> out;
     for (NodeIndex i = 0; i < h_.agents(); ++i) {
-      const bool voter = h_.is_voter(i) || conf_.is_voter(id_of(i));
-      if (i != self_ && voter && h_.sees_alive(self_, i)) out.push_back(id_of(i));
+      const bool voter = h_.published_[i].role == "voter" || conf_.is_voter(id_of(i));
+      const std::string& cid = h_.published_[i].cluster_id;
+      if (i != self_ && voter && h_.sees_alive(self_, i) &&
+          (cluster_id_.empty() || cid.empty() || cid == cluster_id_)) {
+        out.push_back(id_of(i));
+      }
     }
     std::sort(out.begin(), out.end());
     return out;
@@ -322,18 +436,21 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   void follow_step() {
     if (host_) return;
     follow_.set_cluster_id(cluster_id_);
-    for (node::FollowClient::Send& s : follow_.step(now(), follow_sources(), id_, applied())) {
-      auto to = index_of(s.to);
-      if (to) rpc(*to, Kind::kRequest, node::encode_frame(s.req));
-    }
+    send_follow(follow_.step(now(), follow_sources(), id_, applied()));
   }
 
   void on_follow_response(NodeIndex from, node::FollowResponse r) {
-    if (host_) return;
+    if (host_) {
+      on_member_probe(from, r);
+      return;
+    }
     node::FollowClient::Outcome out =
         follow_.on_response(id_of(from), std::move(r), now(), applied());
     if (out.ignored) return;
-    if (out.adopt_cluster_id) cluster_id_ = *out.adopt_cluster_id;
+    if (out.adopt_cluster_id) {
+      cluster_id_ = *out.adopt_cluster_id;
+      h_.disk_cluster_id_[self_] = cluster_id_;
+    }
     if (out.learned) {
       leader_ = follow_.known().leader;
       term_ = follow_.known().term;
@@ -468,7 +585,7 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   // ---- the ledger ----
 
   void on_apply(const Entry& e) {
-    h_.on_applied(self_, e, started_at_);
+    h_.on_applied(self_, e, started_at_, host_ == nullptr);
     if (Context<ClusterWire>* ctx = exec_.context()) ctx->trace(mix64(e.index.value(), self_));
     if (host_) exec_.post([this] { wake_holds(); });
   }
@@ -489,7 +606,10 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   raft::ConfState conf_;
   bool conf_committed_ = false;
   uint64_t commit_ = 0;
-  std::string cluster_id_ = "sim";
+  std::string cluster_id_;
+  std::optional<node::RaftStatus> status_;  // the last one (members)
+  node::AutopilotLoop autopilot_;
+  node::LeaderlessProbe leaderless_;
   node::FollowClient follow_;
   node::FollowHolds<NodeIndex> holds_{10000};
   Router router_;
@@ -506,6 +626,8 @@ ClusterHarness::ClusterHarness(ClusterSimConfig config)
   procs_.assign(n, nullptr);
   seen_dead_.assign(n, std::vector<bool>(n, false));
   writers_.assign(n, Writer{});
+  published_.assign(n, gossip::NodeMeta{});
+  disk_cluster_id_.assign(n, config_.bootstrap_expect == 0 ? "sim" : "");
   resumed_.assign(n, std::nullopt);
   SimConfig sc;
   sc.seed = config_.seed;
@@ -560,13 +682,7 @@ void ClusterHarness::crash(NodeIndex i) {
   if (!sim_->is_up(i)) return;
   sim_->crash(i);
   stores_[i]->power_cut();
-  // Its writer's write dies with it: it may or may not have happened.
-  if (writers_[i].op) {
-    writers_[i].op.reset();
-    ++writers_[i].seq;
-    ++counters_.writes_unknown;
-    sim_->after(100ms, [this, i](ClusterSimulator&) { writer_step(i); });
-  }
+  abandon_write(i);
   // Its connections close: every agent it can reach hears it one trip later.
   for (NodeIndex j = 0; j < agents(); ++j) {
     if (j == i || !sim_->reachable(i, j)) continue;
@@ -590,6 +706,50 @@ void ClusterHarness::restart(NodeIndex i) {
     if (s.incarnation(i) != inc || !s.is_up(i)) return;
     for (auto& row : seen_dead_) row[i] = false;
   });
+}
+
+std::vector<gossip::Member> ClusterHarness::members_seen_by(NodeIndex viewer) const {
+  std::vector<gossip::Member> out;
+  for (NodeIndex j = 0; j < agents(); ++j) {
+    if (published_[j].name.empty()) continue;  // never booted: gossip has not heard of it
+    gossip::Member m;
+    m.id = id_of(j);
+    m.meta = published_[j];
+    m.status = sees_alive(viewer, j) ? gossip::MemberStatus::kAlive : gossip::MemberStatus::kDead;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+void ClusterHarness::step_out(NodeIndex i) {
+  // Not inside the agent's own callback: at once, as a script.
+  const uint32_t inc = sim_->incarnation(i);
+  sim_->after(Duration::zero(), [this, i, inc](ClusterSimulator& s) {
+    if (s.incarnation(i) != inc || !s.is_up(i)) return;
+    ++stepped_out_;
+    s.crash(i);
+    abandon_write(i);  // the host stops; the process would go on, as the next one does
+    retired_stores_.push_back(std::move(stores_[i]));  // raft/ moved aside, never deleted
+    stores_[i] = std::make_unique<raft::MemoryLogStore>();
+    s.restart(i);
+  });
+}
+
+void ClusterHarness::abandon_write(NodeIndex i) {
+  // The write in the agent's hands dies with it: it may or may not have
+  // happened.
+  if (!writers_[i].op) return;
+  writers_[i].op.reset();
+  ++writers_[i].seq;
+  ++counters_.writes_unknown;
+  sim_->after(100ms, [this, i](ClusterSimulator&) { writer_step(i); });
+}
+
+bool ClusterHarness::has_log(NodeIndex i) const { return up(i) && procs_[i]->has_log(); }
+
+raft::ConfState ClusterHarness::leader_conf() const {
+  auto l = leader();
+  return l ? procs_[*l]->conf() : raft::ConfState{};
 }
 
 bool ClusterHarness::sees_alive(NodeIndex viewer, NodeIndex peer) const {
@@ -619,7 +779,7 @@ void ClusterHarness::on_role(NodeIndex i, bool leader, uint64_t term) {
   if (fresh && mark_ && !elected_) elected_ = sim_->now();
 }
 
-void ClusterHarness::on_applied(NodeIndex i, const Entry& e, TimePoint started) {
+void ClusterHarness::on_applied(NodeIndex i, const Entry& e, TimePoint started, bool observer) {
   const uint64_t idx = e.index.value();
   const auto rec = std::make_pair(e.term.value(), entry_hash(e));
   if (idx <= applied_.size()) {
@@ -630,14 +790,14 @@ void ClusterHarness::on_applied(NodeIndex i, const Entry& e, TimePoint started) 
     }
     // An observer's lag, for entries committed while it was up (one that
     // restarts catches up on the whole log).
-    if (!is_voter(i) && first_applied_at_[idx - 1] >= started) {
+    if (observer && first_applied_at_[idx - 1] >= started) {
       observer_lag_.push_back(
           std::chrono::duration<double>(sim_->now() - first_applied_at_[idx - 1]).count());
     }
   } else if (idx == applied_.size() + 1) {
     applied_.push_back(rec);
     first_applied_at_.push_back(sim_->now());
-    if (!is_voter(i)) fail("observer " + std::to_string(i) + " applied an entry no voter had");
+    if (observer) fail("observer " + std::to_string(i) + " applied an entry no voter had");
   } else {
     fail("agent " + std::to_string(i) + " applied index " + std::to_string(idx) +
          " beyond every applied entry");

@@ -51,6 +51,7 @@
 #include <string>
 #include <vector>
 
+#include "gossip/types.h"
 #include "node/follow_plan.h"
 #include "raft/log_store.h"
 #include "raft/raft.h"
@@ -96,6 +97,20 @@ struct ClusterSimConfig {
   uint64_t compact_every = 64;
   uint64_t compact_keep = 16;
   std::chrono::nanoseconds compact_min_interval = std::chrono::milliseconds(200);
+  // Formation. 0: agents 0..voters-1 start with the first configuration.
+  // N: every agent starts empty with --bootstrap-expect N and they form the
+  // cluster through gossip (node/cluster_bootstrap.h); `voters` is then
+  // only where the writers' roles are counted from.
+  uint32_t bootstrap_expect = 0;
+  // Autopilot on the leader (node/autopilot_loop.h): --voters,
+  // --dead-voter-grace, the learner's stable time; each agent's zone
+  // attribute (zones[i], none beyond the vector) and the agents started
+  // with --voter never.
+  uint32_t target_voters = 3;
+  std::chrono::nanoseconds dead_voter_grace = std::chrono::minutes(2);
+  std::chrono::nanoseconds stable_for = std::chrono::seconds(10);
+  std::vector<std::string> zones;
+  std::vector<NodeIndex> voter_never;
   // Negative control (tests only): observers ignore closed connections and
   // let gossip tell them their source is gone, as agents did before
   // FollowClient; with a long FollowPlanOptions::slack the failover tests
@@ -125,7 +140,19 @@ class ClusterHarness {
   ClusterSimulator& sim() { return *sim_; }
   const ClusterSimConfig& config() const { return config_; }
   uint32_t agents() const { return config_.voters + config_.observers; }
+  // Whether agent i was one of the first voters (the roles writers are
+  // counted by); has_log(): whether it keeps a Raft log now.
   bool is_voter(NodeIndex i) const { return i < config_.voters; }
+  bool has_log(NodeIndex i) const;
+  // Agent i's <data-dir>/cluster_id ("" while it knows none).
+  const std::string& cluster_id_of(NodeIndex i) const { return disk_cluster_id_[i]; }
+  // The configuration as the leader knows it (empty without one).
+  raft::ConfState leader_conf() const;
+  // Agents that stepped out of Raft (replaced while away), and the logs
+  // they moved aside.
+  uint64_t stepped_out() const { return stepped_out_; }
+  // What autopilot did, in order (its reasons).
+  const std::vector<std::string>& autopilot_log() const { return autopilot_log_; }
   static raft::NodeId id_of(NodeIndex i) { return raft::NodeId(0, i + 1); }
   static std::optional<NodeIndex> index_of(const raft::NodeId& id);
 
@@ -164,7 +191,13 @@ class ClusterHarness {
 
   void fail(std::string what);
   void on_role(NodeIndex i, bool leader, uint64_t term);
-  void on_applied(NodeIndex i, const raft::Entry& e, TimePoint agent_started);
+  void on_applied(NodeIndex i, const raft::Entry& e, TimePoint agent_started, bool observer);
+  // Gossip's member list as agent `viewer` sees it.
+  std::vector<gossip::Member> members_seen_by(NodeIndex viewer) const;
+  // The agent stops its Raft host, moves its log aside and goes on as an
+  // observer (node/replaced_voter.h).
+  void step_out(NodeIndex i);
+  void abandon_write(NodeIndex i);
   void on_restored(NodeIndex i, uint64_t index);
   // The gossip model: whether agent `viewer` sees `peer` alive.
   bool sees_alive(NodeIndex viewer, NodeIndex peer) const;
@@ -180,8 +213,15 @@ class ClusterHarness {
   bool tearing_down_ = false;
   Rng gossip_rng_;
 
-  // Gossip's view: [viewer][peer] dead until, or alive.
+  // Gossip's view: [viewer][peer] seen dead. And what each agent
+  // publishes (its metadata; propagation is taken as instant).
   std::vector<std::vector<bool>> seen_dead_;
+  std::vector<gossip::NodeMeta> published_;
+  // Each agent's <data-dir>/cluster_id, and the logs moved aside.
+  std::vector<std::string> disk_cluster_id_;
+  std::vector<std::unique_ptr<raft::MemoryLogStore>> retired_stores_;
+  uint64_t stepped_out_ = 0;
+  std::vector<std::string> autopilot_log_;
 
   // Ledger.
   std::map<uint64_t, NodeIndex> leader_of_term_;

@@ -174,5 +174,104 @@ TEST(ClusterSim, ObserversFollowThroughCrashesPartitionsAndLoss) {
   }
 }
 
+// Formation with --bootstrap-expect 3 on five empty agents: exactly one
+// cluster of three voters forms through gossip, the other two follow it as
+// observers, and writes through all five work.
+TEST(ClusterSim, FiveEmptyAgentsFormOneClusterWithBootstrapExpect) {
+  for (uint64_t seed : sim_seeds(20)) {
+    SCOPED_TRACE(replay_command(seed));
+    ClusterSimConfig cfg;
+    cfg.seed = seed;
+    cfg.voters = 3;
+    cfg.observers = 2;
+    cfg.bootstrap_expect = 3;
+    ClusterHarness h(cfg);
+    ASSERT_TRUE(h.sim().run_for(5s).is_ok()) << h.violation().to_string();
+    ASSERT_TRUE(h.leader().has_value()) << "no cluster formed in 5 s";
+    const std::string id = h.cluster_id_of(*h.leader());
+    EXPECT_FALSE(id.empty());
+    EXPECT_EQ(h.leader_conf().voters.size(), 3u);
+    int with_log = 0;
+    for (NodeIndex i = 0; i < h.agents(); ++i) {
+      EXPECT_EQ(h.cluster_id_of(i), id) << "agent " << i;
+      with_log += h.has_log(i) ? 1 : 0;
+    }
+    EXPECT_EQ(with_log, 3) << "the two others follow as observers";
+    h.start_writers();
+    ASSERT_TRUE(h.sim().run_for(5s).is_ok()) << h.violation().to_string();
+    h.stop_writers();
+    ASSERT_TRUE(h.sim().run_for(2s).is_ok()) << h.violation().to_string();
+    EXPECT_TRUE(h.converged());
+    for (NodeIndex i = 0; i < h.agents(); ++i) EXPECT_GT(h.applied(i), 3u) << "agent " << i;
+    expect_linearizable(h);
+  }
+}
+
+// Autopilot after a voter dies for good: once --dead-voter-grace has passed
+// it makes an observer of the dead voter's zone a voter (never one started
+// with --voter never), then removes the dead one. When the dead voter comes
+// back with its old log, it finds itself replaced, moves the log aside and
+// follows as an observer, with the cluster's whole state.
+TEST(ClusterSim, AutopilotReplacesADeadVoterAndTheReplacedOneComesBackAsAnObserver) {
+  for (uint64_t seed : sim_seeds(10)) {
+    SCOPED_TRACE(replay_command(seed));
+    ClusterSimConfig cfg;
+    cfg.seed = seed;
+    cfg.voters = 3;
+    cfg.observers = 3;
+    // Voters in zones a, b, c; observers: 3 in zone c but --voter never,
+    // 4 in zone a, 5 in zone c.
+    cfg.zones = {"a", "b", "c", "c", "a", "c"};
+    cfg.voter_never = {3};
+    cfg.dead_voter_grace = 5s;
+    cfg.stable_for = 3s;
+    ClusterHarness h(cfg);
+    h.start_writers();
+    ASSERT_TRUE(h.sim().run_for(3s).is_ok()) << h.violation().to_string();
+    h.crash(2);  // zone c's voter, for good
+    ASSERT_TRUE(h.sim().run_for(30s).is_ok()) << h.violation().to_string();
+    std::string log = "autopilot:";
+    for (const std::string& why : h.autopilot_log()) log += "\n  " + why;
+    const raft::ConfState conf = h.leader_conf();
+    ASSERT_EQ(conf.voters.size(), 3u) << log;
+    EXPECT_FALSE(conf.contains(ClusterHarness::id_of(2))) << "the dead voter is removed\n" << log;
+    EXPECT_TRUE(conf.is_voter(ClusterHarness::id_of(5))) << "zone c's observer replaces it\n"
+                                                         << log;
+    EXPECT_FALSE(conf.contains(ClusterHarness::id_of(3))) << "never a --voter never agent\n" << log;
+    // The replaced voter returns with its log.
+    h.restart(2);
+    ASSERT_TRUE(h.sim().run_for(20s).is_ok()) << h.violation().to_string();
+    EXPECT_EQ(h.stepped_out(), 1u);
+    EXPECT_FALSE(h.has_log(2)) << "it follows as an observer";
+    h.stop_writers();
+    ASSERT_TRUE(h.sim().run_for(3s).is_ok()) << h.violation().to_string();
+    EXPECT_TRUE(h.converged()) << "it has the cluster's whole state";
+    expect_linearizable(h);
+  }
+}
+
+// One seed, one run: the whole multi-agent simulation (hosts, followed
+// log, forwarding, autopilot, faults) replays event for event.
+TEST(ClusterSim, TheSameSeedReplaysTheSameRun) {
+  auto run = [](uint64_t seed) {
+    ClusterSimConfig cfg;
+    cfg.seed = seed;
+    cfg.network.loss = 0.01;
+    cfg.dead_voter_grace = 3s;
+    ClusterHarness h(cfg);
+    h.start_writers();
+    h.sim().at(time_at(2s), [&h](ClusterSimulator&) {
+      if (auto l = h.leader()) h.crash(*l);
+    });
+    EXPECT_TRUE(h.sim().run_for(15s).is_ok()) << h.violation().to_string();
+    return std::make_pair(h.sim().trace_hash(), h.counters());
+  };
+  const auto a = run(7);
+  const auto b = run(7);
+  EXPECT_EQ(a.first, b.first);
+  EXPECT_EQ(a.second, b.second);
+  EXPECT_NE(a.first, run(8).first);
+}
+
 }  // namespace
 }  // namespace shoal::sim::cluster_sim
