@@ -270,7 +270,7 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   // Autopilot on the leader (the agent's run_autopilot()).
   void run_autopilot(const node::RaftStatus& st) {
     node::AutopilotConfig cfg;
-    cfg.voters = h_.config_.target_voters;
+    cfg.voters = h_.config_.target_voters != 0 ? h_.config_.target_voters : h_.config_.voters;
     cfg.stable_for = h_.config_.stable_for;
     cfg.dead_voter_grace = h_.config_.dead_voter_grace;
     std::vector<node::AutopilotPeer> peers;

@@ -106,7 +106,7 @@ struct ClusterSimConfig {
   // --dead-voter-grace, the learner's stable time; each agent's zone
   // attribute (zones[i], none beyond the vector) and the agents started
   // with --voter never.
-  uint32_t target_voters = 3;
+  uint32_t target_voters = 0;  // 0: `voters`
   std::chrono::nanoseconds dead_voter_grace = std::chrono::minutes(2);
   std::chrono::nanoseconds stable_for = std::chrono::seconds(10);
   std::vector<std::string> zones;
