@@ -7,9 +7,12 @@
 // it; between 3 and 4 s the leader is killed (kill -9: its connections
 // close, gossip sees it dead only after 4-8 s). For every surviving agent,
 // the time from the kill to the first write it took after the kill that
-// succeeded. Prints
+// succeeded; how long the new leader's election took, and how long after
+// it each agent's writes resumed; and how long after the first voter
+// applied an entry each observer applied it. Prints
 //   cluster_failover seeds=N voters_p50_s= voters_p99_s= observers_p50_s=
-//   observers_p99_s= max_s= observer_lag_p99_ms= not_resumed=
+//   observers_p99_s= max_s= elected_p99_s= after_election_p99_s=
+//   after_election_max_s= observer_lag_p99_ms= not_resumed=
 // and fails when a write was not linearizable or some agent did not resume.
 #include <CLI/CLI.hpp>
 #include <chrono>
