@@ -18,8 +18,10 @@ std::optional<AutopilotDecision> AutopilotLoop::step(TimePoint now, const Autopi
   for (const RaftPeerStatus& p : st.peers) progress[p.id] = &p;
   std::map<NodeId, bool> seen;
   for (const AutopilotPeer& p : peers) {
-    if (!p.cluster_id.empty() && p.cluster_id != cluster_id) continue;
+    // Known to gossip at all: a member of the configuration is not added
+    // below as one gossip forgot.
     seen[p.id] = true;
+    if (!p.cluster_id.empty() && p.cluster_id != cluster_id) continue;
     AutopilotMember m;
     m.id = p.id;
     m.alive = p.alive;

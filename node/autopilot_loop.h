@@ -7,7 +7,8 @@
 // decides on: every member gossip knows of this cluster (alive, zone,
 // --voter never) joined with Raft's progress for those in the
 // configuration, plus the configuration's members that gossip has forgotten
-// (counted as dead). "Caught up for" is measured here: how long a member's
+// (counted as dead; one gossip shows in another cluster is left out
+// altogether). "Caught up for" is measured here: how long a member's
 // match has stayed within kCaughtUpSlack of the leader's last index.
 //
 // The agent (node/agent_cluster.cc) and the multi-agent simulation

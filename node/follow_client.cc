@@ -65,7 +65,11 @@ void FollowClient::failed(const NodeId& peer, TimePoint now) {
   plan_.failed(peer, now);
 }
 
-void FollowClient::adopt_failed(TimePoint) { known_.cluster_id.clear(); }
+void FollowClient::adopt_failed(TimePoint) {
+  // Forget what that answer taught too: the agent took none of it, and the
+  // next answer must bring it again as news.
+  known_ = Known{};
+}
 
 void FollowClient::restore_failed(TimePoint now) { plan_.failed(snapshot_from_, now); }
 

@@ -98,9 +98,11 @@ class FollowClient {
   // The connection to `peer` broke or could not open. When `peer` is the
   // leader (and not the source), the voters are probed at the next step().
   void failed(const NodeId& peer, TimePoint now);
-  // The cluster id could not be recorded, or the snapshot not restored:
-  // the source is given up (another voter's copy is tried).
+  // The cluster id could not be recorded: everything that answer taught is
+  // forgotten (the agent took none of it; the next answer teaches it again).
   void adopt_failed(TimePoint now);
+  // The snapshot could not be restored: the source is given up (another
+  // voter's copy is tried).
   void restore_failed(TimePoint now);
 
   // Whether `id` is a probe of ours not yet answered; forgets it.

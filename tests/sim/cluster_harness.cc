@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <functional>
+#include <span>
 #include <string_view>
 #include <utility>
 
 #include "gossip/types.h"
 #include "node/autopilot_loop.h"
 #include "node/cluster_bootstrap.h"
+#include "node/cluster_machine.h"
 #include "node/cluster_rpc.h"
 #include "node/follow_client.h"
 #include "node/follow_holds.h"
@@ -15,8 +17,11 @@
 #include "node/forward_router.h"
 #include "node/raft_host.h"
 #include "node/raft_rpc.h"
+#include "node/registry_writer.h"
 #include "node/replaced_voter.h"
-#include "tests/sim/raft_kv_machine.h"
+#include "scheduler/cluster_state.h"
+#include "scheduler/kv_state.h"
+#include "scheduler/node_registry.h"
 #include "tests/sim/sim_host_executor.h"
 #include "tests/sim/sim_log_writer.h"
 
@@ -24,7 +29,6 @@ namespace shoal::sim::cluster_sim {
 
 using namespace std::chrono_literals;
 using raft::Entry;
-using raft_sim::KvMachine;
 using raft_sim::SimLogWriter;
 using Kind = ClusterWire::Kind;
 
@@ -39,17 +43,63 @@ int64_t ns(TimePoint t) { return t.time_since_epoch().count(); }
 
 constexpr std::string_view kKvPrefix = "/v1/kv/";
 
+// An agent as the other end of a connection: which one, in which life.
+struct Peer {
+  NodeIndex node = 0;
+  uint32_t incarnation = ClusterWire::kAnyIncarnation;
+};
+
 // What an agent's ForwardRouter carries: the write, and where its answer
 // goes (this agent's writer, or the agent that forwarded it here).
 struct Handle {
   uint64_t seq = 0;  // own writer's write
   bool own = true;
-  NodeIndex from = 0;   // !own: the agent that forwarded it
+  Peer from;            // !own: the agent that forwarded it, in its life then
   uint64_t remote = 0;  // !own: its ForwardRequest id
   std::string key, value;
   uint8_t hops = 0;
 };
 using Router = node::ForwardRouter<Handle, uint32_t, NodeIndex>;
+
+// The agent's state machine (node/cluster_machine.h) with the ledger's
+// hooks: every entry applied for the first time, every snapshot restored.
+class LedgerMachine final : public node::StateMachine {
+ public:
+  struct Hooks {
+    std::function<void(const Entry&)> on_apply;
+    std::function<void(uint64_t index)> on_restore;
+  };
+  explicit LedgerMachine(Hooks hooks) : hooks_(std::move(hooks)) {}
+
+  void apply(const Entry& e) override {
+    if (e.index.value() > inner_.applied()) hooks_.on_apply(e);
+    inner_.apply(e);
+  }
+  std::vector<uint8_t> snapshot() override { return inner_.snapshot(); }
+  void restore(const raft::Snapshot& snap) override {
+    hooks_.on_restore(snap.meta.index.value());
+    inner_.restore(snap);
+  }
+  // An observer's catch-up, as the agent does it.
+  void restore_image(uint64_t index, std::span<const uint8_t> image) {
+    hooks_.on_restore(index);
+    Status st = inner_.restore_image(image);
+    SHOAL_CHECK_MSG(st.is_ok(), "cluster sim: a voter's snapshot does not restore");
+  }
+  void reset() { inner_.reset(); }
+  uint64_t applied() const { return inner_.applied(); }
+  std::vector<uint8_t> image() { return inner_.snapshot(); }
+  const node::ClusterMachine& inner() const { return inner_; }
+
+ private:
+  Hooks hooks_;
+  node::ClusterMachine inner_;
+};
+
+// The registry writer's wall clock: virtual time from a fixed epoch.
+uint64_t unix_ms(TimePoint t) {
+  return 1'800'000'000'000ULL + static_cast<uint64_t>(ns(t) / 1'000'000);
+}
 
 }  // namespace
 
@@ -105,19 +155,22 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   }
 
   void receive(Context<ClusterWire>& ctx, NodeIndex from, const ClusterWire& w) override {
+    if (w.to_incarnation != ClusterWire::kAnyIncarnation && w.to_incarnation != ctx.incarnation()) {
+      return;  // for the connection of an earlier life of this agent
+    }
     exec_.run(ctx, [&] {
       switch (w.kind) {
         case Kind::kRaft:
           if (!host_ && !cluster_id_.empty() && h_.published_[from].cluster_id == cluster_id_ &&
               node::opens_raft_log(*w.raft)) {
             // A member replicates to this observer: it joins the configuration.
-            machine_ = KvMachine(machine_hooks());
+            machine_.reset();
             open_raft(ctx, std::nullopt);
           }
           if (host_) host_->deliver(*w.raft);
           break;
         case Kind::kRequest:
-          on_request(from, *w.frame);
+          on_request(Peer{from, w.from_incarnation}, *w.frame);
           break;
         case Kind::kReply:
           on_reply(from, *w.frame);
@@ -152,16 +205,31 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   const raft::ConfState& conf() const { return conf_; }
   bool leads() const { return host_ != nullptr && host_->is_leader(); }
   uint64_t term() const { return host_ ? host_->term() : term_; }
-  uint64_t applied() const { return machine_.applied().value(); }
+  uint64_t applied() const { return machine_.applied(); }
   uint64_t failovers() const { return follow_.plan().failovers(); }
-  const KvMachine& machine() const { return machine_; }
+  std::vector<uint8_t> image() { return machine_.image(); }
+  std::optional<std::string> kv_get(const std::string& key) const {
+    return machine_.inner().read([&](const scheduler::ClusterState& st) {
+      auto e = st.kv().get(key);
+      return e ? std::optional<std::string>(std::string(e->value.begin(), e->value.end()))
+               : std::nullopt;
+    });
+  }
+  // The node registry this agent holds: alive per node.
+  std::map<raft::NodeId, bool> registry() const {
+    return machine_.inner().read([](const scheduler::ClusterState& st) {
+      std::map<raft::NodeId, bool> out;
+      for (const auto& [id, r] : st.nodes().all()) out[id] = r.alive;
+      return out;
+    });
+  }
 
  private:
   // ---- Raft (voters) ----
 
-  KvMachine::Hooks machine_hooks() {
-    return KvMachine::Hooks{[this](const Entry& e) { on_apply(e); },
-                            [this](const raft::Snapshot& s) { on_restore(s); }};
+  LedgerMachine::Hooks machine_hooks() {
+    return LedgerMachine::Hooks{[this](const Entry& e) { on_apply(e); },
+                                [this](uint64_t index) { h_.on_restored(self_, index); }};
   }
 
   void open_raft(Context<ClusterWire>& ctx, std::optional<raft::ConfState> bootstrap) {
@@ -214,7 +282,10 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
         conf_ = st.conf;
         conf_committed_ = !st.conf_change_pending;
         commit_ = st.commit;
-        if (st.role == raft::Role::kLeader) run_autopilot(st);
+        if (st.role == raft::Role::kLeader) {
+          run_autopilot(st);
+          write_node_upserts();
+        }
         status_ = std::move(st);
       });
       if (leaderless_.due(now(), !leader_.is_zero())) {
@@ -224,7 +295,6 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
       follow_step();
     }
     publish();
-    run_router();
     tick_timer_->arm(exec_.clock().now() + h_.config_.agent_tick, [this] { on_tick(); });
   }
 
@@ -288,6 +358,25 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
     host_->propose_conf_change(*d->change, [this](Status, raft::Index) { autopilot_.done(); });
   }
 
+  // The node registry on the leader: every 2 s, what gossip shows that the
+  // registry does not, at most 16 entries in flight.
+  void write_node_upserts() {
+    if (upserts_inflight_ > 0 || now() - last_upserts_ < 2s) return;
+    last_upserts_ = now();
+    const std::vector<gossip::Member> members = h_.members_seen_by(self_);
+    std::vector<scheduler::NodeUpsert> todo =
+        machine_.inner().read([&](const scheduler::ClusterState& st) {
+          return node::registry_upserts(members, st.nodes(), cluster_id_, unix_ms(h_.sim_->now()),
+                                        16);
+        });
+    for (const scheduler::NodeUpsert& u : todo) {
+      ++upserts_inflight_;
+      host_->propose(scheduler::encode(u), [this](Status, raft::Index) {
+        if (upserts_inflight_ > 0) --upserts_inflight_;
+      });
+    }
+  }
+
   // A leaderless member's probe came back (the agent's on_follow_response
   // for members).
   void on_member_probe(NodeIndex from, const node::FollowResponse& r) {
@@ -307,24 +396,42 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
 
   // ---- RPC ----
 
-  void rpc(NodeIndex to, Kind kind, std::vector<uint8_t> frame) {
+  // Sends a frame: a request to `to` (any incarnation), or a reply to the
+  // incarnation that asked.
+  void rpc(Peer to, Kind kind, std::vector<uint8_t> frame) {
     Context<ClusterWire>* ctx = exec_.context();
     if (dying_) return;
     SHOAL_CHECK_MSG(ctx != nullptr, "cluster sim: an agent sent outside a callback");
-    if (kind == Kind::kRequest && !h_.sim_->is_up(to)) {
+    const uint32_t mine = ctx->incarnation();
+    if (kind == Kind::kRequest && !h_.sim_->is_up(to.node)) {
       // Connection refused, one trip later.
       h_.sim_->after(h_.config_.network.latency_min,
-                     [hh = &h_, to, from = self_](ClusterSimulator&) {
-                       hh->close_connection(to, from, false);
+                     [hh = &h_, to = to.node, from = self_, mine](ClusterSimulator&) {
+                       hh->close_connection(to, from, mine, false);
                      });
       return;
     }
-    ctx->send_reliable(
-        to,
-        ClusterWire{kind, nullptr, std::make_shared<const std::vector<uint8_t>>(std::move(frame))});
+    if (!h_.sim_->reachable(self_, to.node) || !h_.sim_->reachable(to.node, self_)) {
+      // Cut off: the frame is lost and, its data unacknowledged, the
+      // connection aborts a little later (if the cut lasts).
+      h_.sim_->after(h_.config_.rpc_abort_after,
+                     [hh = &h_, to = to.node, from = self_, mine](ClusterSimulator& s) {
+                       if (!s.reachable(from, to) || !s.reachable(to, from)) {
+                         hh->close_connection(to, from, mine, true);
+                       }
+                     });
+      return;
+    }
+    ClusterWire w{kind, nullptr, std::make_shared<const std::vector<uint8_t>>(std::move(frame))};
+    w.from_incarnation = mine;
+    w.to_incarnation = kind == Kind::kReply ? to.incarnation : ClusterWire::kAnyIncarnation;
+    ctx->send_reliable(to.node, std::move(w));
+  }
+  void rpc(NodeIndex to, Kind kind, std::vector<uint8_t> frame) {
+    rpc(Peer{to, ClusterWire::kAnyIncarnation}, kind, std::move(frame));
   }
 
-  void on_request(NodeIndex from, const std::vector<uint8_t>& frame) {
+  void on_request(Peer from, const std::vector<uint8_t>& frame) {
     if (frame.empty()) return;
     const std::span<const uint8_t> body(frame.data() + 1, frame.size() - 1);
     if (frame[0] == node::kFollowRpcChannel) {
@@ -371,7 +478,7 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
     return node::FollowView{applied(), term(), leader_, host_ != nullptr};
   }
 
-  void serve_follow(NodeIndex from, const node::FollowRequest& req) {
+  void serve_follow(Peer from, const node::FollowRequest& req) {
     const node::FollowView view = follow_view();
     if (holds_.should_hold(req, view)) {
       holds_.hold(req, from, now(), view);
@@ -381,7 +488,7 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
     answer_follow(from, req);
   }
 
-  void answer_follow(NodeIndex to, const node::FollowRequest& req) {
+  void answer_follow(Peer to, const node::FollowRequest& req) {
     node::FollowServerView v;
     v.cluster_id = cluster_id_;
     v.leader = leader_;
@@ -457,12 +564,7 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
       conf_ = follow_.known().conf;
       router_.on_leader(leader_, now());
     }
-    if (out.snapshot) {
-      raft::Snapshot snap;
-      snap.meta.index = raft::Index(out.snapshot_index);
-      snap.data = std::move(*out.snapshot);
-      machine_.restore(snap);
-    }
+    if (out.snapshot) machine_.restore_image(out.snapshot_index, *out.snapshot);
     for (const Entry& e : out.entries) machine_.apply(e);
     run_router();
     follow_step();
@@ -483,7 +585,10 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   // when leading, else forwards it or waits for a leader.
   void dispatch(Handle hd, std::optional<TimePoint> wait_until) {
     if (leads()) {
-      std::vector<uint8_t> cmd = KvMachine::put_command(hd.key, hd.value);
+      scheduler::KvCommand kv;
+      kv.key = hd.key;
+      kv.value.assign(hd.value.begin(), hd.value.end());
+      std::vector<uint8_t> cmd = scheduler::encode(kv);
       host_->propose(std::move(cmd), [this, hd](Status st, raft::Index) {
         switch (st.code()) {
           case StatusCode::kOk:
@@ -529,7 +634,7 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
     arm_router();
   }
 
-  void serve_forward(NodeIndex from, node::ForwardRequest req) {
+  void serve_forward(Peer from, node::ForwardRequest req) {
     Handle hd;
     hd.own = false;
     hd.from = from;
@@ -589,7 +694,6 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
     if (Context<ClusterWire>* ctx = exec_.context()) ctx->trace(mix64(e.index.value(), self_));
     if (host_) exec_.post([this] { wake_holds(); });
   }
-  void on_restore(const raft::Snapshot& s) { h_.on_restored(self_, s.meta.index.value()); }
 
   ClusterHarness& h_;
   NodeIndex self_;
@@ -598,7 +702,10 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   TimePoint started_at_{};
   SimHostExecutor<ClusterWire> exec_;
   SimLogWriter writer_;
-  KvMachine machine_;
+  LedgerMachine machine_;
+  // The registry writer (the agent's write_node_upserts()).
+  TimePoint last_upserts_{};
+  size_t upserts_inflight_ = 0;
   // What this agent knows of the cluster: from its host (voters) or its
   // followed log (observers).
   raft::NodeId leader_;
@@ -611,7 +718,7 @@ class ClusterHarness::Agent final : public sim::Process<ClusterWire>, private no
   node::AutopilotLoop autopilot_;
   node::LeaderlessProbe leaderless_;
   node::FollowClient follow_;
-  node::FollowHolds<NodeIndex> holds_{10000};
+  node::FollowHolds<Peer> holds_{10000};
   Router router_;
   std::unique_ptr<node::HostTimer> start_timer_, tick_timer_, holds_timer_, router_timer_;
   std::unique_ptr<node::RaftHost> host_;  // declared last: destroyed first
@@ -687,7 +794,9 @@ void ClusterHarness::crash(NodeIndex i) {
   for (NodeIndex j = 0; j < agents(); ++j) {
     if (j == i || !sim_->reachable(i, j)) continue;
     sim_->after(config_.network.latency_min,
-                [this, i, j](ClusterSimulator&) { close_connection(i, j, true); });
+                [this, i, j, inc = sim_->incarnation(j)](ClusterSimulator&) {
+                  close_connection(i, j, inc, true);
+                });
     const auto span = static_cast<uint64_t>((config_.detect_max - config_.detect_min).count());
     const auto d =
         config_.detect_min + Duration(static_cast<int64_t>(gossip_rng_.uniform(span + 1)));
@@ -745,6 +854,10 @@ void ClusterHarness::abandon_write(NodeIndex i) {
   sim_->after(100ms, [this, i](ClusterSimulator&) { writer_step(i); });
 }
 
+std::map<raft::NodeId, bool> ClusterHarness::registry(NodeIndex i) const {
+  return up(i) ? procs_[i]->registry() : std::map<raft::NodeId, bool>{};
+}
+
 bool ClusterHarness::has_log(NodeIndex i) const { return up(i) && procs_[i]->has_log(); }
 
 raft::ConfState ClusterHarness::leader_conf() const {
@@ -756,11 +869,12 @@ bool ClusterHarness::sees_alive(NodeIndex viewer, NodeIndex peer) const {
   return !seen_dead_[viewer][peer];
 }
 
-void ClusterHarness::close_connection(NodeIndex from, NodeIndex to, bool open) {
+void ClusterHarness::close_connection(NodeIndex from, NodeIndex to, uint32_t to_incarnation,
+                                      bool open) {
   if (!sim_->is_up(to) || procs_[to] == nullptr) return;
-  sim_->with_context(to, [&](Context<ClusterWire>& ctx) {
-    procs_[to]->receive(ctx, from, ClusterWire{Kind::kClosed, nullptr, nullptr, open});
-  });
+  ClusterWire w{Kind::kClosed, nullptr, nullptr, open};
+  w.to_incarnation = to_incarnation;
+  sim_->with_context(to, [&](Context<ClusterWire>& ctx) { procs_[to]->receive(ctx, from, w); });
 }
 
 void ClusterHarness::fail(std::string what) {
@@ -796,11 +910,28 @@ void ClusterHarness::on_applied(NodeIndex i, const Entry& e, TimePoint started, 
     }
   } else if (idx == applied_.size() + 1) {
     applied_.push_back(rec);
+    check_value_applied(i, e);
     first_applied_at_.push_back(sim_->now());
     if (observer) fail("observer " + std::to_string(i) + " applied an entry no voter had");
   } else {
     fail("agent " + std::to_string(i) + " applied index " + std::to_string(idx) +
          " beyond every applied entry");
+  }
+}
+
+void ClusterHarness::check_value_applied(NodeIndex i, const Entry& e) {
+  if (e.type != raft::EntryType::kNormal) return;
+  auto cmd = scheduler::decode_kv_command(e.data);
+  if (!cmd.is_ok()) return;  // another kind of entry (the node registry)
+  const std::string value(cmd->value.begin(), cmd->value.end());
+  if (refused_values_.contains(value)) {
+    fail("agent " + std::to_string(i) + " applied " + value + " at " +
+         std::to_string(e.index.value()) + ", a write that was answered 503");
+  }
+  auto [it, fresh] = applied_values_.emplace(value, e.index.value());
+  if (!fresh) {
+    fail("write " + value + " applied twice, at " + std::to_string(it->second) + " and " +
+         std::to_string(e.index.value()));
   }
 }
 
@@ -818,7 +949,22 @@ bool ClusterHarness::converged() const {
   for (NodeIndex i = 0; i < agents(); ++i) {
     if (up(i) && procs_[i]->applied() != target) return false;
   }
+  const std::vector<uint8_t> image = procs_[*l]->image();
+  for (NodeIndex i = 0; i < agents(); ++i) {
+    if (up(i) && procs_[i]->image() != image) return false;
+  }
   return true;
+}
+
+void ClusterHarness::record_final_reads() {
+  auto l = leader();
+  if (!l) return;
+  const int64_t now = ns(sim_->now());
+  for (uint32_t k = 0; k < config_.keys; ++k) {
+    const std::string key = "k" + std::to_string(k);
+    const auto op = history_.invoke_get(agents(), key, now);
+    history_.complete_get(op, procs_[*l]->kv_get(key), now + 1);
+  }
 }
 
 // ---- writers ----
@@ -859,6 +1005,7 @@ void ClusterHarness::writer_step(NodeIndex i) {
   const std::string value = "a" + std::to_string(i) + "-" + std::to_string(++w.values);
   const uint64_t seq = ++w.seq;
   w.op = history_.invoke_put(i, key, value, ns(sim_->now()));
+  w.value = value;
   w.submitted = sim_->now();
   sim_->with_context(i, [&](Context<ClusterWire>& ctx) {
     Agent& a = *procs_[i];
@@ -876,6 +1023,10 @@ void ClusterHarness::write_done(NodeIndex i, uint64_t seq, uint32_t status) {
     ++counters_.writes_ok;
     if (mark_ && w.submitted >= *mark_ && !resumed_[i]) resumed_[i] = now;
   } else if (status == 503) {
+    if (auto it = applied_values_.find(w.value); it != applied_values_.end()) {
+      fail("write " + w.value + " was answered 503 but applied at " + std::to_string(it->second));
+    }
+    refused_values_.insert(w.value);
     history_.fail(*w.op);
     ++counters_.writes_unavailable;
   } else {

@@ -1,19 +1,28 @@
 // Agents on the simulator: the cluster control code an agent runs around
 // Raft, on many simulated agents at once, deterministically (one seed,
-// virtual time). Each agent is
-//   - a voter: a production RaftHost (node/raft_host.h) on a
-//     SimHostExecutor, its MemoryLogStore (its disk: it survives a crash
-//     minus unsynced writes) and a KvMachine; it serves the followed log to
-//     observers with the agent's FollowHolds (long polls) and
+// virtual time). Each agent holds the agent's own state machine
+// (node/cluster_machine.h: KV, node registry, snapshots) and is
+//   - a member: a production RaftHost (node/raft_host.h) on a
+//     SimHostExecutor and its MemoryLogStore (its disk: it survives a crash
+//     minus unsynced writes); it serves the followed log to observers with
+//     the agent's FollowHolds (long polls) and
 //     follow_answer()/fill_follow_answer() (node/follow_serve.h);
 //   - or an observer: no Raft log; it follows the committed log with the
-//     agent's FollowClient (node/follow_client.h) into its own KvMachine.
+//     agent's FollowClient (node/follow_client.h), restoring snapshots
+//     with ClusterMachine::restore_image() as the agent does.
 // Every agent takes writes from its own client and, when it does not lead,
 // forwards them to the leader it knows with the agent's ForwardRouter
 // (node/forward_router.h): waiting for a leader, 503 when nothing was done,
 // 504 when a write may have been applied. Cluster RPC frames (follow and
 // forward) go through the production codec (node/cluster_rpc.h) on every
-// hop.
+// hop. Agents publish gossip metadata (cluster id, role, zone,
+// --voter never, the bootstrap tag) and form the cluster with
+// --bootstrap-expect (node/cluster_bootstrap.h); the leader runs
+// AutopilotLoop (node/autopilot_loop.h) and the node registry writer
+// (node/registry_writer.h); a member without a leader probes the voters
+// (LeaderlessProbe) and steps out of Raft when replaced_by_cluster() says
+// the cluster replaced it, its log moved aside (node/replaced_voter.h); an
+// observer a member replicates to opens its log (opens_raft_log()).
 //
 // What the simulator adds:
 //   - the network (LinkModel: latency, loss, partitions); an RPC frame
@@ -48,6 +57,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,6 +82,13 @@ struct ClusterWire {
   std::shared_ptr<const raft::Message> raft;
   std::shared_ptr<const std::vector<uint8_t>> frame;
   bool open = true;
+  // The sender's incarnation, and the receiver's a reply or close is meant
+  // for: a connection does not outlive a process, so nothing sent on it
+  // reaches the restarted one (kAnyIncarnation: a new request or a Raft
+  // message).
+  uint32_t from_incarnation = 0;
+  uint32_t to_incarnation = kAnyIncarnation;
+  static constexpr uint32_t kAnyIncarnation = ~0u;
 };
 using ClusterSimulator = Simulator<ClusterWire>;
 
@@ -116,6 +133,10 @@ struct ClusterSimConfig {
   // FollowClient; with a long FollowPlanOptions::slack the failover tests
   // must catch it.
   bool control_ignore_closed = false;
+  // An RPC frame sent across a partition: the connection aborts after this
+  // (the agent's TCP_USER_TIMEOUT, node/rpc_transport.h, plus the
+  // retransmission it waits for).
+  std::chrono::nanoseconds rpc_abort_after = std::chrono::milliseconds(2700);
   // Each agent's writer waits up to this long between writes.
   std::chrono::nanoseconds writer_think = std::chrono::milliseconds(20);
   uint32_t keys = 4;
@@ -144,6 +165,8 @@ class ClusterHarness {
   // counted by); has_log(): whether it keeps a Raft log now.
   bool is_voter(NodeIndex i) const { return i < config_.voters; }
   bool has_log(NodeIndex i) const;
+  // The node registry agent i holds (alive per node; empty while down).
+  std::map<raft::NodeId, bool> registry(NodeIndex i) const;
   // Agent i's <data-dir>/cluster_id ("" while it knows none).
   const std::string& cluster_id_of(NodeIndex i) const { return disk_cluster_id_[i]; }
   // The configuration as the leader knows it (empty without one).
@@ -182,8 +205,14 @@ class ClusterHarness {
   const KvHistory& history() const { return history_; }
   const ClusterCounters& counters() const;
   const Status& violation() const { return violation_; }
-  // Every agent up has applied the leader's whole committed log.
+  // Every agent up has applied the leader's whole committed log, and holds
+  // the same state (their ClusterMachine images are identical).
   bool converged() const;
+  // Records a read of every key, as the leader's state has it now, in the
+  // history: with writers stopped and the agents converged, the
+  // linearizability check then also proves that no write answered 503 took
+  // effect and that the last acknowledged writes did.
+  void record_final_reads();
 
  private:
   class Agent;
@@ -202,8 +231,9 @@ class ClusterHarness {
   // The gossip model: whether agent `viewer` sees `peer` alive.
   bool sees_alive(NodeIndex viewer, NodeIndex peer) const;
   // Delivers to `to` that `from`'s connection closed.
-  void close_connection(NodeIndex from, NodeIndex to, bool open);
+  void close_connection(NodeIndex from, NodeIndex to, uint32_t to_incarnation, bool open);
   void writer_step(NodeIndex i);
+  void check_value_applied(NodeIndex i, const raft::Entry& e);
   void write_done(NodeIndex i, uint64_t seq, uint32_t status);
 
   ClusterSimConfig config_;
@@ -237,7 +267,12 @@ class ClusterHarness {
     uint64_t seq = 0;
     TimePoint submitted{};
     uint64_t values = 0;
+    std::string value;  // of the write in flight
   };
+  // Every value is written once: each must be applied at most once, and
+  // never one whose write was answered 503.
+  std::map<std::string, uint64_t> applied_values_;  // value -> index
+  std::set<std::string> refused_values_;
   std::vector<Writer> writers_;
   bool writers_running_ = false;
   std::optional<TimePoint> mark_;

@@ -24,7 +24,11 @@ double p99(std::vector<double> v) {
   return v[std::min(v.size() - 1, static_cast<size_t>(static_cast<double>(v.size()) * 0.99))];
 }
 
-void expect_linearizable(const ClusterHarness& h) {
+// With the writers stopped and the cluster quiet: a final read of every
+// key from the leader's state joins the history, so the check also proves
+// that no write answered 503 took effect and the acknowledged ones did.
+void expect_linearizable(ClusterHarness& h) {
+  h.record_final_reads();
   const CheckResult r = check_linearizable(h.history().ops());
   EXPECT_TRUE(r.linearizable) << r.explanation;
 }
@@ -238,6 +242,17 @@ TEST(ClusterSim, AutopilotReplacesADeadVoterAndTheReplacedOneComesBackAsAnObserv
     EXPECT_TRUE(conf.is_voter(ClusterHarness::id_of(5))) << "zone c's observer replaces it\n"
                                                          << log;
     EXPECT_FALSE(conf.contains(ClusterHarness::id_of(3))) << "never a --voter never agent\n" << log;
+    // The node registry, on every agent up (observers through the log):
+    // all six agents, the dead one not alive.
+    for (NodeIndex i = 0; i < h.agents(); ++i) {
+      if (i == 2) continue;
+      const std::map<raft::NodeId, bool> reg = h.registry(i);
+      EXPECT_EQ(reg.size(), 6u) << "agent " << i;
+      EXPECT_EQ(reg, h.registry(0)) << "agent " << i;
+      auto dead = reg.find(ClusterHarness::id_of(2));
+      ASSERT_NE(dead, reg.end()) << "agent " << i;
+      EXPECT_FALSE(dead->second) << "agent " << i << " still lists agent 2 alive";
+    }
     // The replaced voter returns with its log.
     h.restart(2);
     ASSERT_TRUE(h.sim().run_for(20s).is_ok()) << h.violation().to_string();

@@ -185,6 +185,12 @@ TEST_F(FollowClientTest, AClusterIdThatCannotBeRecordedIsForgotten) {
   ASSERT_EQ(out.adopt_cluster_id, "c1");
   client.adopt_failed(at(1ms));
   EXPECT_EQ(client.known().cluster_id, "");
+  // The next answer brings the leader again as news, so the agent learns it.
+  auto next = request_in(client.step(at(1ms), voters, self, 0));
+  out = client.on_response(next.to, answer(next.req, 1, id(1)), at(2ms), 0);
+  EXPECT_EQ(out.adopt_cluster_id, "c1");
+  EXPECT_TRUE(out.learned);
+  EXPECT_EQ(client.known().leader, id(1));
 }
 
 }  // namespace
