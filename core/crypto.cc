@@ -104,8 +104,10 @@ ClusterKey ClusterKey::from_bytes(const Bytes& b) { return ClusterKey(b); }
 Result<ClusterKey> ClusterKey::from_base64(std::string_view text) {
   init();
   // Tolerate surrounding whitespace (keys are pasted from files and shells).
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   Bytes b{};
   size_t len = 0;
   const char* end = nullptr;
@@ -114,7 +116,8 @@ Result<ClusterKey> ClusterKey::from_base64(std::string_view text) {
   if (sodium_base642bin(buf, sizeof buf, text.data(), text.size(), nullptr, &len, &end,
                         sodium_base64_VARIANT_ORIGINAL) != 0 ||
       end != text.data() + text.size()) {
-    return Status::invalid_argument("cluster key is not valid base64 (make one with `shoal keygen`)");
+    return Status::invalid_argument(
+        "cluster key is not valid base64 (make one with `shoal keygen`)");
   }
   if (len != kBytes) {
     sodium_memzero(buf, sizeof buf);
@@ -192,8 +195,7 @@ std::vector<uint8_t> PacketSealer::seal(const Keyring& keyring,
   unsigned long long clen = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + kPacketHeaderBytes, &clen,
                                              plaintext.data(), plaintext.size(), ad.data(),
-                                             ad.size(), nullptr, h + kOffNonce,
-                                             key.bytes().data());
+                                             ad.size(), nullptr, h + kOffNonce, key.bytes().data());
   SHOAL_CHECK(clen == plaintext.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES);
   return out;
 }
@@ -203,8 +205,7 @@ PacketOpener::PacketOpener(std::string cluster_label, size_t max_senders)
   init();
 }
 
-Result<OpenedPacket> PacketOpener::open(const Keyring& keyring,
-                                        std::span<const uint8_t> packet) {
+Result<OpenedPacket> PacketOpener::open(const Keyring& keyring, std::span<const uint8_t> packet) {
   if (packet.size() < kPacketOverhead) {
     return Status::decode("packet of " + std::to_string(packet.size()) +
                           " bytes is shorter than the sealed header");
@@ -232,8 +233,8 @@ Result<OpenedPacket> PacketOpener::open(const Keyring& keyring,
   out.plaintext.resize(clen - crypto_aead_xchacha20poly1305_ietf_ABYTES);
   unsigned long long mlen = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          out.plaintext.data(), &mlen, nullptr, packet.data() + kPacketHeaderBytes, clen,
-          ad.data(), ad.size(), h + kOffNonce, key->bytes().data()) != 0) {
+          out.plaintext.data(), &mlen, nullptr, packet.data() + kPacketHeaderBytes, clen, ad.data(),
+          ad.size(), h + kOffNonce, key->bytes().data()) != 0) {
     return Status::auth("packet failed authentication");
   }
   out.plaintext.resize(mlen);

@@ -20,19 +20,19 @@ enum class MsgType : uint16_t {
   // 0xFF00..     test-only types; never sent by an agent.
 
   // ---- gossip (gossip/codec.h documents each body) ----
-  kGossipCompound = 1,       // one UDP packet: [parts: [envelope, ...]]
-  kGossipPing = 2,           // direct probe; also the TCP fallback probe request
-  kGossipIndirectPing = 3,   // "probe this member for me"
-  kGossipAck = 4,            // answer to a ping (direct or relayed)
-  kGossipNack = 5,           // an indirect probe's helper could not reach the target
-  kGossipAlive = 6,          // member alive at an incarnation, with its metadata
-  kGossipSuspect = 7,        // member suspected at an incarnation, by a member
-  kGossipDead = 8,           // member declared dead at an incarnation, by a member
-  kGossipLeft = 9,           // member left gracefully at an incarnation
-  kGossipPushPull = 10,      // full member list, over a stream (sync and join)
-  kGossipQuery = 11,         // cluster-wide query, disseminated like an update
-  kGossipQueryResponse = 12, // one member's answer, sent to the query's origin
-  kGossipMemberList = 13,    // the persisted member list (disk, not wire)
+  kGossipCompound = 1,        // one UDP packet: [parts: [envelope, ...]]
+  kGossipPing = 2,            // direct probe; also the TCP fallback probe request
+  kGossipIndirectPing = 3,    // "probe this member for me"
+  kGossipAck = 4,             // answer to a ping (direct or relayed)
+  kGossipNack = 5,            // an indirect probe's helper could not reach the target
+  kGossipAlive = 6,           // member alive at an incarnation, with its metadata
+  kGossipSuspect = 7,         // member suspected at an incarnation, by a member
+  kGossipDead = 8,            // member declared dead at an incarnation, by a member
+  kGossipLeft = 9,            // member left gracefully at an incarnation
+  kGossipPushPull = 10,       // full member list, over a stream (sync and join)
+  kGossipQuery = 11,          // cluster-wide query, disseminated like an update
+  kGossipQueryResponse = 12,  // one member's answer, sent to the query's origin
+  kGossipMemberList = 13,     // the persisted member list (disk, not wire)
 
   // ---- raft (raft/codec.h documents each body) ----
   kRaftMessage = 1000,       // one raft::Message (every MessageKind)
@@ -42,20 +42,20 @@ enum class MsgType : uint16_t {
   kRaftSnapshotMeta = 1004,  // index, term, configuration of a snapshot (disk)
 
   // ---- RPC (core/rpc_handshake.h documents the handshake) ----
-  kRpcHello = 2000,          // initiator: version, label, id, key id, ephemeral key, nonce
-  kRpcWelcome = 2001,        // responder: id, key id, ephemeral key, nonce, stream header, MAC
-  kRpcConfirm = 2002,        // initiator: stream header, MAC
+  kRpcHello = 2000,            // initiator: version, label, id, key id, ephemeral key, nonce
+  kRpcWelcome = 2001,          // responder: id, key id, ephemeral key, nonce, stream header, MAC
+  kRpcConfirm = 2002,          // initiator: stream header, MAC
   kRpcForwardRequest = 2003,   // an HTTP request forwarded to the leader (node/cluster_rpc.h)
   kRpcForwardResponse = 2004,  // its answer
   kRpcFollowRequest = 2005,    // an observer asks a voter for the committed log after an index
   kRpcFollowResponse = 2006,   // entries, or a snapshot chunk
 
   // ---- replicated state machine (scheduler/) ----
-  kStateKvCommand = 3000,    // a KV put / delete / delete-tree (scheduler/kv_state.h)
-  kStateKvSnapshot = 3001,   // the whole KV state
-  kStateNodeUpsert = 3002,   // one node's record, from the leader (scheduler/node_registry.h)
-  kStateSnapshot = 3003,     // the whole replicated state (scheduler/cluster_state.h)
-  kStateRestore = 3004,      // replace the whole state with a snapshot image (PUT /v1/snapshot)
+  kStateKvCommand = 3000,   // a KV put / delete / delete-tree (scheduler/kv_state.h)
+  kStateKvSnapshot = 3001,  // the whole KV state
+  kStateNodeUpsert = 3002,  // one node's record, from the leader (scheduler/node_registry.h)
+  kStateSnapshot = 3003,    // the whole replicated state (scheduler/cluster_state.h)
+  kStateRestore = 3004,     // replace the whole state with a snapshot image (PUT /v1/snapshot)
   kTestEcho = 0xFF00,
   kTestPing = 0xFF01,
 };

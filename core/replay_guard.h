@@ -39,9 +39,9 @@ class ReplayGuard {
  private:
   struct Window {
     uint64_t epoch = 0;
-    uint64_t highest = 0;           // highest counter accepted in this epoch
-    std::bitset<kWindow> seen;      // bit (c % kWindow) for c in (highest-kWindow, highest]
-    uint64_t last_use = 0;          // for eviction when the table is full
+    uint64_t highest = 0;       // highest counter accepted in this epoch
+    std::bitset<kWindow> seen;  // bit (c % kWindow) for c in (highest-kWindow, highest]
+    uint64_t last_use = 0;      // for eviction when the table is full
   };
   void evict_one();
 

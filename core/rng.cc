@@ -62,9 +62,7 @@ int64_t Rng::uniform_range(int64_t lo, int64_t hi) {
   return static_cast<int64_t>(static_cast<uint64_t>(lo) + uniform(span + 1));
 }
 
-double Rng::next_double() {
-  return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
-}
+double Rng::next_double() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
 bool Rng::chance(double p) {
   if (p <= 0.0) return false;

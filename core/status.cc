@@ -4,18 +4,30 @@ namespace shoal {
 
 const char* status_code_name(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid_argument";
-    case StatusCode::kDecode: return "decode";
-    case StatusCode::kAuth: return "auth";
-    case StatusCode::kReplay: return "replay";
-    case StatusCode::kNotFound: return "not_found";
-    case StatusCode::kConflict: return "conflict";
-    case StatusCode::kTooLarge: return "too_large";
-    case StatusCode::kUnavailable: return "unavailable";
-    case StatusCode::kIoError: return "io_error";
-    case StatusCode::kInternal: return "internal";
-    case StatusCode::kOutcomeUnknown: return "outcome_unknown";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid_argument";
+    case StatusCode::kDecode:
+      return "decode";
+    case StatusCode::kAuth:
+      return "auth";
+    case StatusCode::kReplay:
+      return "replay";
+    case StatusCode::kNotFound:
+      return "not_found";
+    case StatusCode::kConflict:
+      return "conflict";
+    case StatusCode::kTooLarge:
+      return "too_large";
+    case StatusCode::kUnavailable:
+      return "unavailable";
+    case StatusCode::kIoError:
+      return "io_error";
+    case StatusCode::kInternal:
+      return "internal";
+    case StatusCode::kOutcomeUnknown:
+      return "outcome_unknown";
   }
   return "unknown";
 }

@@ -21,9 +21,9 @@ enum class StatusCode : uint8_t {
   kAuth,             // authentication failed (wrong key, tampered bytes)
   kReplay,           // authenticated but replayed or from an older boot epoch
   kNotFound,
-  kConflict,         // e.g. a failed check-and-set
-  kTooLarge,         // a size or count limit was exceeded
-  kUnavailable,      // try again later (no leader, not serving yet)
+  kConflict,     // e.g. a failed check-and-set
+  kTooLarge,     // a size or count limit was exceeded
+  kUnavailable,  // try again later (no leader, not serving yet)
   kIoError,
   kInternal,
   // The operation was sent and may or may not have taken effect (a write
@@ -39,11 +39,12 @@ const char* status_code_name(StatusCode code);
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(StatusCode code, std::string message)
-      : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status ok() { return {}; }
-  static Status invalid_argument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status invalid_argument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status decode(std::string m) { return {StatusCode::kDecode, std::move(m)}; }
   static Status auth(std::string m) { return {StatusCode::kAuth, std::move(m)}; }
   static Status replay(std::string m) { return {StatusCode::kReplay, std::move(m)}; }
@@ -76,7 +77,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     if (std::get<Status>(v_).is_ok()) {
       std::fprintf(stderr, "Result constructed from an ok Status\n");
@@ -111,8 +112,7 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
-[[noreturn]] void check_failed(const char* expr, const char* file, int line,
-                               const char* msg);
+[[noreturn]] void check_failed(const char* expr, const char* file, int line, const char* msg);
 
 }  // namespace shoal
 
@@ -129,8 +129,8 @@ class [[nodiscard]] Result {
 
 // Returns early from the enclosing function when a Status-returning
 // expression fails.
-#define SHOAL_RETURN_IF_ERROR(expr)        \
-  do {                                     \
-    ::shoal::Status _st = (expr);          \
-    if (!_st.is_ok()) return _st;          \
+#define SHOAL_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::shoal::Status _st = (expr);   \
+    if (!_st.is_ok()) return _st;   \
   } while (0)

@@ -6,39 +6,72 @@ namespace shoal {
 
 const char* msg_type_name(MsgType type) {
   switch (type) {
-    case MsgType::kInvalid: return "invalid";
-    case MsgType::kTestEcho: return "test_echo";
-    case MsgType::kTestPing: return "test_ping";
-    case MsgType::kGossipCompound: return "gossip_compound";
-    case MsgType::kGossipPing: return "gossip_ping";
-    case MsgType::kGossipIndirectPing: return "gossip_indirect_ping";
-    case MsgType::kGossipAck: return "gossip_ack";
-    case MsgType::kGossipNack: return "gossip_nack";
-    case MsgType::kGossipAlive: return "gossip_alive";
-    case MsgType::kGossipSuspect: return "gossip_suspect";
-    case MsgType::kGossipDead: return "gossip_dead";
-    case MsgType::kGossipLeft: return "gossip_left";
-    case MsgType::kGossipPushPull: return "gossip_push_pull";
-    case MsgType::kGossipQuery: return "gossip_query";
-    case MsgType::kGossipQueryResponse: return "gossip_query_response";
-    case MsgType::kGossipMemberList: return "gossip_member_list";
-    case MsgType::kRaftMessage: return "raft_message";
-    case MsgType::kRaftEntry: return "raft_entry";
-    case MsgType::kRaftHardState: return "raft_hard_state";
-    case MsgType::kRaftConfState: return "raft_conf_state";
-    case MsgType::kRaftSnapshotMeta: return "raft_snapshot_meta";
-    case MsgType::kRpcHello: return "rpc_hello";
-    case MsgType::kRpcWelcome: return "rpc_welcome";
-    case MsgType::kRpcConfirm: return "rpc_confirm";
-    case MsgType::kRpcForwardRequest: return "rpc_forward_request";
-    case MsgType::kRpcForwardResponse: return "rpc_forward_response";
-    case MsgType::kRpcFollowRequest: return "rpc_follow_request";
-    case MsgType::kRpcFollowResponse: return "rpc_follow_response";
-    case MsgType::kStateKvCommand: return "state_kv_command";
-    case MsgType::kStateKvSnapshot: return "state_kv_snapshot";
-    case MsgType::kStateNodeUpsert: return "state_node_upsert";
-    case MsgType::kStateSnapshot: return "state_snapshot";
-    case MsgType::kStateRestore: return "state_restore";
+    case MsgType::kInvalid:
+      return "invalid";
+    case MsgType::kTestEcho:
+      return "test_echo";
+    case MsgType::kTestPing:
+      return "test_ping";
+    case MsgType::kGossipCompound:
+      return "gossip_compound";
+    case MsgType::kGossipPing:
+      return "gossip_ping";
+    case MsgType::kGossipIndirectPing:
+      return "gossip_indirect_ping";
+    case MsgType::kGossipAck:
+      return "gossip_ack";
+    case MsgType::kGossipNack:
+      return "gossip_nack";
+    case MsgType::kGossipAlive:
+      return "gossip_alive";
+    case MsgType::kGossipSuspect:
+      return "gossip_suspect";
+    case MsgType::kGossipDead:
+      return "gossip_dead";
+    case MsgType::kGossipLeft:
+      return "gossip_left";
+    case MsgType::kGossipPushPull:
+      return "gossip_push_pull";
+    case MsgType::kGossipQuery:
+      return "gossip_query";
+    case MsgType::kGossipQueryResponse:
+      return "gossip_query_response";
+    case MsgType::kGossipMemberList:
+      return "gossip_member_list";
+    case MsgType::kRaftMessage:
+      return "raft_message";
+    case MsgType::kRaftEntry:
+      return "raft_entry";
+    case MsgType::kRaftHardState:
+      return "raft_hard_state";
+    case MsgType::kRaftConfState:
+      return "raft_conf_state";
+    case MsgType::kRaftSnapshotMeta:
+      return "raft_snapshot_meta";
+    case MsgType::kRpcHello:
+      return "rpc_hello";
+    case MsgType::kRpcWelcome:
+      return "rpc_welcome";
+    case MsgType::kRpcConfirm:
+      return "rpc_confirm";
+    case MsgType::kRpcForwardRequest:
+      return "rpc_forward_request";
+    case MsgType::kRpcForwardResponse:
+      return "rpc_forward_response";
+    case MsgType::kRpcFollowRequest:
+      return "rpc_follow_request";
+    case MsgType::kRpcFollowResponse:
+      return "rpc_follow_response";
+    case MsgType::kStateKvCommand:
+      return "state_kv_command";
+    case MsgType::kStateKvSnapshot:
+      return "state_kv_snapshot";
+    case MsgType::kStateNodeUpsert:
+      return "state_node_upsert";
+    case MsgType::kStateSnapshot:
+      return "state_snapshot";
+    case MsgType::kStateRestore:
+      return "state_restore";
   }
   return "unknown";
 }
@@ -88,8 +121,8 @@ class CheckingVisitor : public msgpack::null_visitor {
   }
   bool sized(const char* kind, uint32_t size, uint32_t limit) {
     if (size > limit) {
-      return fail(std::string(kind) + " of " + std::to_string(size) + " bytes exceeds the limit of " +
-                  std::to_string(limit));
+      return fail(std::string(kind) + " of " + std::to_string(size) +
+                  " bytes exceeds the limit of " + std::to_string(limit));
     }
     if (!value()) return false;
     consumed_ += size;
@@ -97,8 +130,8 @@ class CheckingVisitor : public msgpack::null_visitor {
   }
   bool container(const char* kind, uint32_t n, uint64_t elements, uint32_t limit) {
     if (n > limit) {
-      return fail(std::string(kind) + " of " + std::to_string(n) + " entries exceeds the limit of " +
-                  std::to_string(limit));
+      return fail(std::string(kind) + " of " + std::to_string(n) +
+                  " entries exceeds the limit of " + std::to_string(limit));
     }
     if (++depth_ > limits_.max_depth) {
       return fail("nesting deeper than " + std::to_string(limits_.max_depth));
@@ -262,7 +295,8 @@ Status FieldReader::boolean(size_t i, bool& out) const {
 
 Status FieldReader::str(size_t i, std::string& out, size_t max_len) const {
   if (!has(i) || items_[i].type != msgpack::type::STR || items_[i].via.str.size > max_len) {
-    return missing_or_type(i, ("a string of at most " + std::to_string(max_len) + " bytes").c_str());
+    return missing_or_type(i,
+                           ("a string of at most " + std::to_string(max_len) + " bytes").c_str());
   }
   out.assign(items_[i].via.str.ptr, items_[i].via.str.size);
   return Status::ok();
@@ -270,7 +304,8 @@ Status FieldReader::str(size_t i, std::string& out, size_t max_len) const {
 
 Status FieldReader::bin(size_t i, std::vector<uint8_t>& out, size_t max_len) const {
   if (!has(i) || items_[i].type != msgpack::type::BIN || items_[i].via.bin.size > max_len) {
-    return missing_or_type(i, ("a binary of at most " + std::to_string(max_len) + " bytes").c_str());
+    return missing_or_type(i,
+                           ("a binary of at most " + std::to_string(max_len) + " bytes").c_str());
   }
   const auto* p = reinterpret_cast<const uint8_t*>(items_[i].via.bin.ptr);
   out.assign(p, p + items_[i].via.bin.size);

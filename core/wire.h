@@ -17,10 +17,9 @@
 // decode()/decode_envelope() never see an exception.
 #pragma once
 
-#include <msgpack.hpp>
-
 #include <cstdint>
 #include <limits>
+#include <msgpack.hpp>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,13 +34,13 @@ namespace shoal::wire {
 inline constexpr uint8_t kProtocolVersion = 1;
 
 struct DecodeLimits {
-  size_t max_bytes = 1 << 20;      // the whole buffer
-  uint32_t max_array = 65536;      // elements in one array
-  uint32_t max_map = 4096;         // pairs in one map
-  uint32_t max_str = 64 * 1024;    // bytes in one string
-  uint32_t max_bin = 1 << 20;      // bytes in one binary
-  uint32_t max_ext = 0;            // Shoal's wire never uses ext types
-  uint32_t max_depth = 16;         // nested containers
+  size_t max_bytes = 1 << 20;    // the whole buffer
+  uint32_t max_array = 65536;    // elements in one array
+  uint32_t max_map = 4096;       // pairs in one map
+  uint32_t max_str = 64 * 1024;  // bytes in one string
+  uint32_t max_bin = 1 << 20;    // bytes in one binary
+  uint32_t max_ext = 0;          // Shoal's wire never uses ext types
+  uint32_t max_depth = 16;       // nested containers
 
   // For one UDP packet's plaintext.
   static DecodeLimits packet();

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev
+  g++ cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev clang-format
   # libraries (Boost 1.74: 1.81 conflicts with libmsgpack-cxx-dev)
   libboost-dev libboost-system-dev libmsgpack-cxx-dev libsodium-dev librocksdb-dev
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev nlohmann-json3-dev

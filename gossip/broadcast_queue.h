@@ -15,9 +15,9 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
-#include <unordered_map>
 #include <memory>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "core/ids.h"

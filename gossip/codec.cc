@@ -104,7 +104,8 @@ Status validate_meta(const msgpack::object& o) {
   if (f[6].type != msgpack::type::MAP || f[6].via.map.size > kMaxAttrs) return bad("attrs");
   for (uint32_t i = 0; i < f[6].via.map.size; ++i) {
     const msgpack::object_kv& kv = f[6].via.map.ptr[i];
-    if (!is_str(kv.key, kMaxAttrKeyBytes) || !is_str(kv.val, kMaxAttrValueBytes)) return bad("attr");
+    if (!is_str(kv.key, kMaxAttrKeyBytes) || !is_str(kv.val, kMaxAttrValueBytes))
+      return bad("attr");
   }
   if (f[7].type != msgpack::type::ARRAY || f[7].via.array.size < 2 ||
       !is_uint(f[7].via.array.ptr[0], 0xffffffff) || !is_uint(f[7].via.array.ptr[1], 0xffffffff)) {
@@ -136,7 +137,8 @@ NodeMeta decode_meta(const msgpack::object& o) {
   m.resources.cpu_mhz = static_cast<uint32_t>(f[7].via.array.ptr[0].via.u64);
   m.resources.memory_mb = static_cast<uint32_t>(f[7].via.array.ptr[1].via.u64);
   m.tags.reserve(f[8].via.array.size);
-  for (uint32_t i = 0; i < f[8].via.array.size; ++i) m.tags.push_back(as_str(f[8].via.array.ptr[i]));
+  for (uint32_t i = 0; i < f[8].via.array.size; ++i)
+    m.tags.push_back(as_str(f[8].via.array.ptr[i]));
   m.cluster_id = as_str(f[9]);
   m.role = as_str(f[10]);
   m.protocol_min = static_cast<uint8_t>(f[11].via.u64);
@@ -499,7 +501,8 @@ Result<PushPullIn> decode_push_pull(std::span<const uint8_t> bytes) {
   auto env = wire::decode_envelope(bytes, stream_limits());
   if (!env) return env.status();
   if (env->type() != MsgType::kGossipPushPull) {
-    return Status::decode(std::string("expected gossip_push_pull, got ") + msg_type_name(env->type()));
+    return Status::decode(std::string("expected gossip_push_pull, got ") +
+                          msg_type_name(env->type()));
   }
   PushPullIn pp;
   SHOAL_RETURN_IF_ERROR(push_pull_body(std::move(*env), pp));
@@ -537,7 +540,8 @@ Result<std::vector<MemberState>> decode_member_list(std::span<const uint8_t> byt
   SHOAL_RETURN_IF_ERROR(read_members(*r, 0, in));
   std::vector<MemberState> out;
   out.reserve(in.size());
-  for (const MemberIn& m : in) out.push_back(MemberState{m.id, m.incarnation, m.status, m.meta.decode()});
+  for (const MemberIn& m : in)
+    out.push_back(MemberState{m.id, m.incarnation, m.status, m.meta.decode()});
   return out;
 }
 
@@ -593,7 +597,8 @@ Bytes PacketBuilder::finish() const {
     out.push_back(static_cast<uint8_t>(parts_));
   } else {
     out.push_back(0xdd);
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(parts_ >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out.push_back(static_cast<uint8_t>(parts_ >> shift));
   }
   out.insert(out.end(), body_.begin(), body_.end());
   return out;

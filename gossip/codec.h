@@ -144,8 +144,8 @@ struct QueryResponse {
 };
 
 // One part of a UDP packet.
-using Message = std::variant<Ping, IndirectPing, Ack, Nack, AliveIn, Suspect, Dead, Left, Query,
-                             QueryResponse>;
+using Message =
+    std::variant<Ping, IndirectPing, Ack, Nack, AliveIn, Suspect, Dead, Left, Query, QueryResponse>;
 
 // A decoded UDP payload: the parts, and the envelope whose zone the alive
 // parts' metadata points into.

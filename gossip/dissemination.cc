@@ -30,10 +30,18 @@ void Gossip::Impl::queue_member(uint32_t slot, const NodeId* from, uint32_t cut)
   const NodeId accuser = from != nullptr ? *from : self_id_;
   codec::Bytes bytes;
   switch (r.status) {
-    case MemberStatus::kAlive: bytes = codec::encode_alive(r.incarnation, r.id, *r.meta); break;
-    case MemberStatus::kSuspect: bytes = codec::encode(codec::Suspect{r.incarnation, r.id, accuser}); break;
-    case MemberStatus::kDead: bytes = codec::encode(codec::Dead{r.incarnation, r.id, accuser}); break;
-    case MemberStatus::kLeft: bytes = codec::encode(codec::Left{r.incarnation, r.id}); break;
+    case MemberStatus::kAlive:
+      bytes = codec::encode_alive(r.incarnation, r.id, *r.meta);
+      break;
+    case MemberStatus::kSuspect:
+      bytes = codec::encode(codec::Suspect{r.incarnation, r.id, accuser});
+      break;
+    case MemberStatus::kDead:
+      bytes = codec::encode(codec::Dead{r.incarnation, r.id, accuser});
+      break;
+    case MemberStatus::kLeft:
+      bytes = codec::encode(codec::Left{r.incarnation, r.id});
+      break;
   }
   queue(BroadcastKey{r.id, 0}, std::move(bytes), cut);
 }
@@ -55,8 +63,8 @@ void Gossip::Impl::gossip_round(TimePoint now) {
   // Alive and suspect members, plus recently dead or departed ones: they may
   // only be cut off for a moment, and hearing their own obituary lets them
   // refute it.
-  const std::vector<uint32_t> targets = sample(
-      static_cast<size_t>(cfg_.gossip_nodes), [&](const MemberRecord& r) {
+  const std::vector<uint32_t> targets =
+      sample(static_cast<size_t>(cfg_.gossip_nodes), [&](const MemberRecord& r) {
         if (r.restored) return false;
         if (r.status == MemberStatus::kAlive || r.status == MemberStatus::kSuspect) return true;
         return now - r.since <= cfg_.gossip_to_the_dead;

@@ -257,7 +257,8 @@ Status Gossip::check_meta(const NodeMeta& meta) {
   for (const auto& t : meta.tags) {
     if (t.size() > kMaxTagBytes) return too_long("tag", kMaxTagBytes);
   }
-  if (meta.cluster_id.size() > kMaxClusterIdBytes) return too_long("cluster id", kMaxClusterIdBytes);
+  if (meta.cluster_id.size() > kMaxClusterIdBytes)
+    return too_long("cluster id", kMaxClusterIdBytes);
   if (meta.role.size() > kMaxRoleBytes) return too_long("role", kMaxRoleBytes);
   const size_t size = encoded_meta_size(meta);
   if (size > kMaxMetaBytes) {

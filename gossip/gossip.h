@@ -79,9 +79,9 @@ struct StreamRequest {
 };
 
 struct QueryInfo {
-  uint64_t id = 0;              // unique per origin
+  uint64_t id = 0;  // unique per origin
   NodeId origin;
-  std::string name;             // e.g. "keyring"
+  std::string name;  // e.g. "keyring"
   std::vector<uint8_t> payload;
   // For kQueryResponse: who answered and what.
   NodeId responder;
@@ -90,10 +90,10 @@ struct QueryInfo {
 
 struct Event {
   enum class Kind : uint8_t {
-    kJoin,           // a member was seen for the first time (or came back from dead/left)
-    kUpdate,         // a member's metadata changed
+    kJoin,    // a member was seen for the first time (or came back from dead/left)
+    kUpdate,  // a member's metadata changed
     kSuspect,
-    kAlive,          // a suspect member refuted
+    kAlive,  // a suspect member refuted
     kDead,
     kLeft,
     kReaped,         // forgotten after reap_timeout
@@ -103,8 +103,8 @@ struct Event {
     kJoined,         // join() succeeded with at least one seed
   };
   Kind kind;
-  Member member;               // the member concerned (self for kQuery*)
-  QueryInfo query;             // for the query kinds
+  Member member;    // the member concerned (self for kQuery*)
+  QueryInfo query;  // for the query kinds
 };
 
 // What the host must do after a call into the core. Ordering rule: persist
@@ -127,18 +127,18 @@ struct Stats {
   uint64_t fallback_probes = 0;
   uint64_t acks_received = 0;
   uint64_t nacks_received = 0;
-  uint64_t suspicions_raised = 0;   // by this node
-  uint64_t refutations = 0;         // times this node refuted a suspicion of itself
-  uint64_t deaths_declared = 0;     // by this node (suspicion timeouts)
+  uint64_t suspicions_raised = 0;  // by this node
+  uint64_t refutations = 0;        // times this node refuted a suspicion of itself
+  uint64_t deaths_declared = 0;    // by this node (suspicion timeouts)
   uint64_t packets_received = 0;
   uint64_t packets_sent = 0;
   uint64_t bytes_sent = 0;
   uint64_t decode_errors = 0;
   uint64_t push_pulls = 0;
-  uint64_t flaps = 0;               // members that went dead then alive again
-  uint64_t streams_failed = 0;      // our stream requests that got an error
-  uint64_t queries_answered = 0;    // responses this node sent (or gave itself)
-  uint64_t oversized_dropped = 0;   // a message too big for one packet, not sent
+  uint64_t flaps = 0;              // members that went dead then alive again
+  uint64_t streams_failed = 0;     // our stream requests that got an error
+  uint64_t queries_answered = 0;   // responses this node sent (or gave itself)
+  uint64_t oversized_dropped = 0;  // a message too big for one packet, not sent
 };
 
 class Gossip {
@@ -206,8 +206,8 @@ class Gossip {
   // A copy of one member's record (the core keeps compact records, not
   // Member objects), or nullopt.
   std::optional<Member> find(const NodeId& id) const;
-  size_t alive_count() const;      // alive + suspect, self included
-  int health_score() const;        // Lifeguard awareness, 0 = healthy
+  size_t alive_count() const;  // alive + suspect, self included
+  int health_score() const;    // Lifeguard awareness, 0 = healthy
   size_t broadcasts_pending() const;
   const Stats& stats() const;
   const Config& config() const;

@@ -123,9 +123,10 @@ void Gossip::Impl::send_indirect(TimePoint now) {
   next_probe_at_ = std::max(next_probe_at_, probe_.end_at);
 
   const NodeId target_id = target.id;
-  const std::vector<uint32_t> helpers = sample(
-      static_cast<size_t>(cfg_.indirect_checks),
-      [&](const MemberRecord& r) { return r.status == MemberStatus::kAlive && !r.restored && r.id != target_id; });
+  const std::vector<uint32_t> helpers =
+      sample(static_cast<size_t>(cfg_.indirect_checks), [&](const MemberRecord& r) {
+        return r.status == MemberStatus::kAlive && !r.restored && r.id != target_id;
+      });
   // Helpers nack at 80% of the remaining window, so the nack can still
   // reach us before the probe ends.
   const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(probe_.end_at - now);
@@ -148,9 +149,8 @@ void Gossip::Impl::finish_probe(TimePoint now, bool success) {
   probe_.active = false;
   if (success) return;
   if (cfg_.lifeguard) {
-    const int delta = probe_.expected_nacks > 0
-                          ? std::max(0, probe_.expected_nacks - probe_.nacks)
-                          : 1;
+    const int delta =
+        probe_.expected_nacks > 0 ? std::max(0, probe_.expected_nacks - probe_.nacks) : 1;
     awareness_.apply(delta);
   }
   const uint32_t slot = table_.find(probe_.target);

@@ -65,8 +65,8 @@ Status Gossip::Impl::check_cluster(const codec::PushPullIn& pp) const {
     if (m.id != pp.sender) continue;
     const std::string theirs = m.meta.decode().cluster_id;
     if (!theirs.empty() && theirs != ours) {
-      return Status::invalid_argument("push-pull with a member of cluster " + theirs + ", ours is " +
-                                      ours);
+      return Status::invalid_argument("push-pull with a member of cluster " + theirs +
+                                      ", ours is " + ours);
     }
   }
   return Status::ok();
@@ -90,8 +90,7 @@ void Gossip::Impl::merge(TimePoint now, const codec::PushPullIn& pp, Via list_vi
   }
 }
 
-void Gossip::Impl::on_stream_reply(TimePoint now, uint64_t id,
-                                   Result<std::vector<uint8_t>> reply) {
+void Gossip::Impl::on_stream_reply(TimePoint now, uint64_t id, Result<std::vector<uint8_t>> reply) {
   auto it = streams_.find(id);
   if (it == streams_.end()) return;
   const PendingStream ps = it->second;
@@ -136,8 +135,9 @@ void Gossip::Impl::on_stream_reply(TimePoint now, uint64_t id,
         // start many more join at the same time.
         const Duration early = cfg_.push_pull_interval / 8;
         next_push_pull_at_ = std::min(
-            next_push_pull_at_,
-            now + early + Duration(static_cast<int64_t>(rng_.uniform(static_cast<uint64_t>(early.count()) + 1))));
+            next_push_pull_at_, now + early +
+                                    Duration(static_cast<int64_t>(
+                                        rng_.uniform(static_cast<uint64_t>(early.count()) + 1))));
       }
       return;
     }
@@ -149,9 +149,8 @@ void Gossip::Impl::push_pull_tick(TimePoint now) {
   // Stretched with the cluster size, so the cluster-wide sync traffic grows
   // only logarithmically.
   next_push_pull_at_ = now + timing::push_pull_interval(cfg_.push_pull_interval, alive_count());
-  const std::vector<uint32_t> peer = sample(1, [](const MemberRecord& r) {
-    return r.status == MemberStatus::kAlive && !r.restored;
-  });
+  const std::vector<uint32_t> peer = sample(
+      1, [](const MemberRecord& r) { return r.status == MemberStatus::kAlive && !r.restored; });
   if (peer.empty()) return;
   open_stream(StreamRequest::Kind::kPushPull, table_.at(peer[0]).meta->gossip,
               codec::encode_push_pull(false, self_id_, state_views()), stream_timeout());
@@ -163,7 +162,8 @@ void Gossip::Impl::reconnect_tick(TimePoint now) {
     // Alone (a restart without --join, or cut off): retry sooner, backing
     // off from one probe interval up to reconnect_interval.
     const int shift = std::min(lonely_reconnects_++, 16);
-    next_reconnect_at_ = now + std::min(cfg_.reconnect_interval, cfg_.probe_interval * (int64_t{1} << shift));
+    next_reconnect_at_ =
+        now + std::min(cfg_.reconnect_interval, cfg_.probe_interval * (int64_t{1} << shift));
   } else {
     lonely_reconnects_ = 0;
     next_reconnect_at_ = now + cfg_.reconnect_interval;
@@ -208,7 +208,8 @@ void Gossip::Impl::join_tick(TimePoint now) {
   // jitter so a fleet restarted together does not retry in lockstep.
   const int shift = std::min(join_.attempt++, 16);
   Duration backoff = std::min(cfg_.join_retry_max, cfg_.probe_interval * (int64_t{1} << shift));
-  backoff += Duration(static_cast<int64_t>(rng_.uniform(static_cast<uint64_t>(backoff.count() / 4 + 1))));
+  backoff +=
+      Duration(static_cast<int64_t>(rng_.uniform(static_cast<uint64_t>(backoff.count() / 4 + 1))));
   join_.next_at = now + backoff;
 }
 

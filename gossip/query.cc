@@ -83,7 +83,7 @@ void Gossip::Impl::respond(TimePoint now, const QueryInfo& query, std::vector<ui
 void Gossip::Impl::on_query_response(const codec::QueryResponse& m) {
   if (m.origin != self_id_) return;
   auto it = pending_queries_.find(m.id);
-  if (it == pending_queries_.end()) return;  // unknown or past its deadline
+  if (it == pending_queries_.end()) return;                       // unknown or past its deadline
   if (!it->second.responders.insert(m.responder).second) return;  // duplicate
   QueryInfo info;
   info.id = m.id;

@@ -42,7 +42,8 @@ Duration suspicion_timeout(int confirmations, int expected, Duration min, Durati
   // Logarithmic shrinking: the first confirmations buy the most, since they
   // are the strongest evidence that the suspicion is not one node's local
   // trouble.
-  const double frac = std::log(static_cast<double>(c) + 1.0) / std::log(static_cast<double>(expected) + 1.0);
+  const double frac =
+      std::log(static_cast<double>(c) + 1.0) / std::log(static_cast<double>(expected) + 1.0);
   const double max_ms = std::chrono::duration<double, std::milli>(max).count();
   const double min_ms = std::chrono::duration<double, std::milli>(min).count();
   const double raw = max_ms - frac * (max_ms - min_ms);
@@ -55,7 +56,8 @@ Duration scale_by_health(Duration d, int score) { return d * (std::max(0, score)
 Duration push_pull_interval(Duration base, size_t nodes) {
   constexpr double kThreshold = 32;
   if (static_cast<double>(nodes) <= kThreshold) return base;
-  const double mult = std::ceil(std::log2(static_cast<double>(nodes)) - std::log2(kThreshold)) + 1.0;
+  const double mult =
+      std::ceil(std::log2(static_cast<double>(nodes)) - std::log2(kThreshold)) + 1.0;
   return base * static_cast<int64_t>(mult);
 }
 

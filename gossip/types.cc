@@ -10,10 +10,14 @@ std::string Address::to_string() const {
 
 const char* status_name(MemberStatus status) {
   switch (status) {
-    case MemberStatus::kAlive: return "alive";
-    case MemberStatus::kSuspect: return "suspect";
-    case MemberStatus::kDead: return "dead";
-    case MemberStatus::kLeft: return "left";
+    case MemberStatus::kAlive:
+      return "alive";
+    case MemberStatus::kSuspect:
+      return "suspect";
+    case MemberStatus::kDead:
+      return "dead";
+    case MemberStatus::kLeft:
+      return "left";
   }
   return "unknown";
 }

@@ -41,16 +41,16 @@ struct Resources {
 // change is published by raising the incarnation and spreads like any update.
 struct NodeMeta {
   std::string name;
-  Address gossip;                 // advertised address and gossip port
+  Address gossip;  // advertised address and gossip port
   uint16_t rpc_port = 0;
   uint16_t http_port = 0;
   uint16_t dns_port = 0;
   std::map<std::string, std::string> attrs;  // zone, os, arch, ...
   Resources resources;
   std::vector<std::string> tags;
-  std::string cluster_id;         // set at bootstrap (cluster issue)
-  std::string role;               // "voter", "observer", or empty (cluster issue)
-  uint8_t protocol_min = 1;       // wire versions this node understands
+  std::string cluster_id;    // set at bootstrap (cluster issue)
+  std::string role;          // "voter", "observer", or empty (cluster issue)
+  uint8_t protocol_min = 1;  // wire versions this node understands
   uint8_t protocol_max = 1;
   auto operator<=>(const NodeMeta&) const = default;
 };
@@ -60,7 +60,7 @@ struct Member {
   NodeMeta meta;
   uint64_t incarnation = 0;
   MemberStatus status = MemberStatus::kAlive;
-  TimePoint status_since{};       // local time of the last status change
+  TimePoint status_since{};  // local time of the last status change
 };
 
 }  // namespace shoal::gossip

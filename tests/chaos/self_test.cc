@@ -124,32 +124,30 @@ std::vector<Case> cases() {
                                      r.safety_violation(),
                                  "not flagged: " + report_text(r), why);
                  }});
-  out.push_back({"an outage the next fault causes is not the earlier fault's",
-                 [](std::string* why) {
-                   std::vector<OpRecord> h;
-                   // A write every 100 ms, except from 4 s to 8 s.
-                   for (int64_t t = 0; t < 10'000; t += 100) {
-                     if (t < 4'000 || t >= 8'000)
-                       h.push_back(put(1, "v" + std::to_string(t), t, t + 5));
-                   }
-                   h.push_back(get(2, "v9900", 11'000, 11'010, true));
-                   FaultRecord pause;
-                   pause.kind = "pause";
-                   pause.targets = {"n1"};
-                   pause.leader = "n1";
-                   pause.targeted = true;
-                   pause.start = 1'000 * kMs;
-                   pause.heal = 2'000 * kMs;  // its interval would reach 5 s
-                   FaultRecord restart;
-                   restart.kind = "restart-all";
-                   restart.targets = {"n1", "n2", "n3"};
-                   restart.start = 3'900 * kMs;
-                   restart.heal = 5'000 * kMs;
-                   const auto r = check(h, {pause, restart});
-                   return expect(r.availability_breaches.empty() && !r.failed() &&
-                                     r.unavailable_max_s < 1.0,
-                                 "misattributed: " + report_text(r), why);
-                 }});
+  out.push_back(
+      {"an outage the next fault causes is not the earlier fault's", [](std::string* why) {
+         std::vector<OpRecord> h;
+         // A write every 100 ms, except from 4 s to 8 s.
+         for (int64_t t = 0; t < 10'000; t += 100) {
+           if (t < 4'000 || t >= 8'000) h.push_back(put(1, "v" + std::to_string(t), t, t + 5));
+         }
+         h.push_back(get(2, "v9900", 11'000, 11'010, true));
+         FaultRecord pause;
+         pause.kind = "pause";
+         pause.targets = {"n1"};
+         pause.leader = "n1";
+         pause.targeted = true;
+         pause.start = 1'000 * kMs;
+         pause.heal = 2'000 * kMs;  // its interval would reach 5 s
+         FaultRecord restart;
+         restart.kind = "restart-all";
+         restart.targets = {"n1", "n2", "n3"};
+         restart.start = 3'900 * kMs;
+         restart.heal = 5'000 * kMs;
+         const auto r = check(h, {pause, restart});
+         return expect(r.availability_breaches.empty() && !r.failed() && r.unavailable_max_s < 1.0,
+                       "misattributed: " + report_text(r), why);
+       }});
   out.push_back({"an outage around a leader kill breaches availability", [](std::string* why) {
                    std::vector<OpRecord> h;
                    // A write every 100 ms, except from 3 s to 8 s.

@@ -1,8 +1,8 @@
 // Fuzz target: everything an agent does with bytes from the network before
 // trusting them — opening a sealed packet, and decoding an envelope and its
 // positional fields. Also checks that seal/open round-trips any plaintext.
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <span>
 
 #include "core/crypto.h"

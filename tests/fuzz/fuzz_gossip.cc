@@ -56,7 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     SHOAL_CHECK(g.take_ready().empty());
   }
   // Whatever the core sends in answer must decode.
-  for (const Packet& p : g.take_ready().packets) SHOAL_CHECK(codec::decode_packet(p.payload).is_ok());
+  for (const Packet& p : g.take_ready().packets)
+    SHOAL_CHECK(codec::decode_packet(p.payload).is_ok());
 
   // 2. As a stream request, then as the reply to a stream we opened.
   auto reply = g.on_stream(now, addr(2), input);
@@ -68,7 +69,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     g.on_stream_reply(now, s.id, std::vector<uint8_t>(input.begin(), input.end()));
   }
   g.tick(now + std::chrono::seconds(5));
-  for (const Packet& p : g.take_ready().packets) SHOAL_CHECK(codec::decode_packet(p.payload).is_ok());
+  for (const Packet& p : g.take_ready().packets)
+    SHOAL_CHECK(codec::decode_packet(p.payload).is_ok());
 
   // 3. As a persisted member list; what decodes re-encodes and decodes the same.
   auto list = Gossip::decode_members(input);

@@ -56,8 +56,9 @@ class GossipHarness::Node final : public Process<Wire> {
     core_ = std::make_unique<gossip::Gossip>(h_->config_.gossip, id_of(self_), meta_of(self_),
                                              ctx.rng(), ctx.now(), h_->pool_);
     const bool restarted = ctx.incarnation() > 0;
-    const bool warm = h_->config_.warm && !restarted &&
-                      self_ < h_->config_.nodes - std::min(h_->config_.late_joiners, h_->config_.nodes);
+    const bool warm =
+        h_->config_.warm && !restarted &&
+        self_ < h_->config_.nodes - std::min(h_->config_.late_joiners, h_->config_.nodes);
     if (warm) {
       // Join through an oracle that knows the whole cluster: the join
       // stream is answered at once with the warm list.
@@ -240,8 +241,9 @@ GossipHarness::GossipHarness(HarnessConfig config)
     const bool is_seed =
         std::find(config_.seeds.begin(), config_.seeds.end(), i) != config_.seeds.end();
     const auto spread = static_cast<uint64_t>(std::max<int64_t>(config_.join_spread.count(), 0));
-    join_at_[i] = is_seed || spread == 0 ? TimePoint{}
-                                         : TimePoint(Duration(static_cast<int64_t>(plan.uniform(spread + 1))));
+    join_at_[i] = is_seed || spread == 0
+                      ? TimePoint{}
+                      : TimePoint(Duration(static_cast<int64_t>(plan.uniform(spread + 1))));
   }
   if (config_.warm) {
     const uint32_t late = std::min(config_.late_joiners, config_.nodes);
@@ -320,7 +322,6 @@ gossip::Gossip* GossipHarness::core(NodeIndex i) {
   auto* p = static_cast<Node*>(sim_->process(i));
   return p == nullptr ? nullptr : p->core();
 }
-
 
 void GossipHarness::leave(NodeIndex i) {
   left_[i] = 1;
@@ -401,7 +402,8 @@ const std::vector<uint8_t>& GossipHarness::warm_frame() {
     std::vector<gossip::codec::MemberView> views;
     views.reserve(warm);
     for (NodeIndex i = 0; i < warm; ++i) {
-      views.push_back(gossip::codec::MemberView{id_of(i), 0, gossip::MemberStatus::kAlive, &metas[i]});
+      views.push_back(
+          gossip::codec::MemberView{id_of(i), 0, gossip::MemberStatus::kAlive, &metas[i]});
     }
     // Sent "from" node 0's id, so the receiver treats everything as learned
     // by push-pull (nothing re-gossiped) -- except node 0's own record.
@@ -416,7 +418,9 @@ void GossipHarness::record(NodeIndex observer, const gossip::Event& e, TimePoint
   if (auto m = index_of(e.member.id); m && *m != observer && *m < config_.nodes) {
     switch (e.kind) {
       case K::kJoin:
-      case K::kAlive: set_seen(observer, *m, Seen::kAlive); break;
+      case K::kAlive:
+        set_seen(observer, *m, Seen::kAlive);
+        break;
       case K::kSuspect:
         set_seen(observer, *m, Seen::kSuspect);
         if (healthy(*m)) ++false_suspicions_;
@@ -439,9 +443,14 @@ void GossipHarness::record(NodeIndex observer, const gossip::Event& e, TimePoint
           if (healthy(*m)) ++false_deaths_declared_;
         }
         break;
-      case K::kLeft: set_seen(observer, *m, Seen::kLeft); break;
-      case K::kReaped: set_seen(observer, *m, Seen::kUnknown); break;
-      default: break;
+      case K::kLeft:
+        set_seen(observer, *m, Seen::kLeft);
+        break;
+      case K::kReaped:
+        set_seen(observer, *m, Seen::kUnknown);
+        break;
+      default:
+        break;
     }
     if (converged_[observer] < 0 && count(observer, Seen::kAlive) + 1 == config_.nodes) {
       converged_[observer] = now.time_since_epoch().count();
@@ -449,6 +458,5 @@ void GossipHarness::record(NodeIndex observer, const gossip::Event& e, TimePoint
   }
   if (on_event) on_event(observer, e, now);
 }
-
 
 }  // namespace shoal::sim::gossip_sim

@@ -268,7 +268,7 @@ class Simulator {
     SimDisk disk;
     ClockSkew skew;
     int64_t next_tick_local = 0;
-    int64_t receive_delay_max = 0;  // set_receive_delay()
+    int64_t receive_delay_max = 0;   // set_receive_delay()
     int64_t last_slow_delivery = 0;  // keeps a slow node's packets in order
     uint32_t incarnation = 0;
     uint32_t group = 0;  // two-way partition group

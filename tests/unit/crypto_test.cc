@@ -31,8 +31,8 @@ TEST(ClusterKeyTest, Base64RoundTrip) {
 }
 
 TEST(ClusterKeyTest, BadBase64IsAClearError) {
-  for (const char* bad : {"", "not base64!!", "AAAA", "YWJj",
-                          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}) {
+  for (const char* bad :
+       {"", "not base64!!", "AAAA", "YWJj", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}) {
     auto k = ClusterKey::from_base64(bad);
     ASSERT_FALSE(k) << bad;
     EXPECT_EQ(k.status().code(), StatusCode::kInvalidArgument);
@@ -110,8 +110,7 @@ TEST_F(PacketTest, EveryFlippedByteIsRejected) {
     PacketOpener fresh("prod");
     auto r = fresh.open(ring, bad);
     ASSERT_FALSE(r) << "flipped byte " << i << " was accepted";
-    EXPECT_TRUE(r.status().code() == StatusCode::kAuth ||
-                r.status().code() == StatusCode::kDecode)
+    EXPECT_TRUE(r.status().code() == StatusCode::kAuth || r.status().code() == StatusCode::kDecode)
         << i << ": " << r.status().to_string();
   }
   // A rejected packet moved no replay state: the original still opens.

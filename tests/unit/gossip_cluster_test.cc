@@ -33,7 +33,8 @@ TEST(GossipCluster, NodesJoinThroughASeedAndConverge) {
   net.run_for(seconds(5));
   for (size_t i = 0; i < 6; ++i) {
     EXPECT_EQ(net.core(i).alive_count(), 6u) << i;
-    for (size_t j = 0; j < 6; ++j) EXPECT_EQ(net.view(i, j), MemberStatus::kAlive) << i << " sees " << j;
+    for (size_t j = 0; j < 6; ++j)
+      EXPECT_EQ(net.view(i, j), MemberStatus::kAlive) << i << " sees " << j;
   }
   EXPECT_EQ(net.core(3).stats().decode_errors, 0u);
 }
@@ -277,7 +278,8 @@ TEST(GossipCluster, ALongPartitionHealsThroughReconnects) {
   // reconnect attempts (every 30 s) find the other side.
   net.run_for(seconds(120));
   for (size_t i = 0; i < 6; ++i) {
-    for (size_t j = 0; j < 6; ++j) EXPECT_EQ(net.view(i, j), MemberStatus::kAlive) << i << " sees " << j;
+    for (size_t j = 0; j < 6; ++j)
+      EXPECT_EQ(net.view(i, j), MemberStatus::kAlive) << i << " sees " << j;
   }
 }
 

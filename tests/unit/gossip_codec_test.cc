@@ -1,10 +1,9 @@
 // The gossip wire format (gossip/codec.h): round trips, bounds, compound
 // packing within the byte budget, and hostile inputs.
-#include "gossip/codec.h"
-
 #include <gtest/gtest.h>
 
 #include "core/rng.h"
+#include "gossip/codec.h"
 #include "gossip/gossip.h"
 
 namespace shoal::gossip::codec {
@@ -297,7 +296,8 @@ TEST(GossipCodec, CompoundPackingRespectsTheBudgetExactly) {
     for (int i = 0; i < 400; ++i) {
       NodeMeta m = sample_meta(i);
       m.attrs["pad"] = std::string(rng.uniform(200), 'p');
-      const Bytes part = encode(Alive{static_cast<uint64_t>(i), NodeId(1, static_cast<uint64_t>(i)), m});
+      const Bytes part =
+          encode(Alive{static_cast<uint64_t>(i), NodeId(1, static_cast<uint64_t>(i)), m});
       const bool fit = b.fits(part.size());
       EXPECT_EQ(b.add(part), fit);
       if (fit) ++added;

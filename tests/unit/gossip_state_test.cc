@@ -167,7 +167,8 @@ TEST_F(GossipState, LeftIsFinalUntilAHigherIncarnationRejoins) {
   EXPECT_EQ(events_of(r, K::kLeft).size(), 1u);
   EXPECT_EQ(status(1), MemberStatus::kLeft);
   r = feed({alive(1, 3), codec::encode(codec::Suspect{3, nid(1), nid(2)}),
-            codec::encode(codec::Dead{3, nid(1), nid(2)}), codec::encode(codec::Dead{2, nid(1), nid(2)}),
+            codec::encode(codec::Dead{3, nid(1), nid(2)}),
+            codec::encode(codec::Dead{2, nid(1), nid(2)}),
             codec::encode(codec::Suspect{9, nid(1), nid(2)})});
   EXPECT_TRUE(r.events.empty());
   EXPECT_EQ(status(1), MemberStatus::kLeft);
@@ -190,7 +191,8 @@ TEST_F(GossipState, ASuspicionOfUsIsRefutedWithAHigherIncarnation) {
   bool refuted = false;
   for (const auto& s : drain()) {
     for (const auto& m : s.messages) {
-      if (auto* a = std::get_if<codec::AliveIn>(&m); a && a->id == nid(0)) refuted = a->incarnation == 1;
+      if (auto* a = std::get_if<codec::AliveIn>(&m); a && a->id == nid(0))
+        refuted = a->incarnation == 1;
     }
   }
   EXPECT_TRUE(refuted);
@@ -232,8 +234,8 @@ TEST_F(GossipState, UndecodablePacketsAreCountedAndChangeNothing) {
   const uint64_t pending = g_.broadcasts_pending();
   const std::vector<std::vector<uint8_t>> bad = {
       {},
-      {0xc1},                          // never-used msgpack byte
-      {0x93, 0x01, 0x01},              // truncated envelope
+      {0xc1},                                                  // never-used msgpack byte
+      {0x93, 0x01, 0x01},                                      // truncated envelope
       {0x93, 0x01, 0x01, 0x91, 0xdd, 0xff, 0xff, 0xff, 0xff},  // 4 billion parts
       // A valid alive about a new member followed by a broken part: the
       // alive must not be applied either.
@@ -301,7 +303,8 @@ TEST_F(GossipState, AStaleSuspicionOfUsIsAnsweredWithOurAlive) {
   EXPECT_EQ(sent[0].to, addr(1));
   ASSERT_FALSE(sent_of<codec::Ack>(sent).empty());
   bool alive_back = false;
-  for (const auto& a : sent_of<codec::AliveIn>(sent)) alive_back = alive_back || (a.id == nid(0) && a.incarnation == 1);
+  for (const auto& a : sent_of<codec::AliveIn>(sent))
+    alive_back = alive_back || (a.id == nid(0) && a.incarnation == 1);
   EXPECT_TRUE(alive_back);
   // A stale death in a plain gossip packet: a direct packet with our alive.
   ASSERT_TRUE(g_.on_packet(now_, addr(1), packet({codec::encode(codec::Dead{0, nid(0), nid(1)})})));
@@ -339,16 +342,20 @@ TEST_F(GossipState, WithoutLifeguardTheSuspicionTimeoutIsFixed) {
   Gossip g(c, nid(0), meta(0), rng, now_);
   for (uint64_t i = 1; i <= 9; ++i) ASSERT_TRUE(g.on_packet(now_, addr(i), packet({alive(i, 0)})));
   const TimePoint start = now_;
-  ASSERT_TRUE(g.on_packet(now_, addr(2), packet({codec::encode(codec::Suspect{0, nid(1), nid(2)})})));
-  ASSERT_TRUE(g.on_packet(now_, addr(3), packet({codec::encode(codec::Suspect{0, nid(1), nid(3)})})));
-  ASSERT_TRUE(g.on_packet(now_, addr(4), packet({codec::encode(codec::Suspect{0, nid(1), nid(4)})})));
+  ASSERT_TRUE(
+      g.on_packet(now_, addr(2), packet({codec::encode(codec::Suspect{0, nid(1), nid(2)})})));
+  ASSERT_TRUE(
+      g.on_packet(now_, addr(3), packet({codec::encode(codec::Suspect{0, nid(1), nid(3)})})));
+  ASSERT_TRUE(
+      g.on_packet(now_, addr(4), packet({codec::encode(codec::Suspect{0, nid(1), nid(4)})})));
   // Plain SWIM: min (4 s) whatever the confirmations, and no health score.
   EXPECT_LE(g.next_deadline(), start + seconds(4));
   g.tick(start + seconds(4) - milliseconds(1));
   EXPECT_EQ(g.find(nid(1))->status, MemberStatus::kSuspect);
   g.tick(start + seconds(4));
   EXPECT_EQ(g.find(nid(1))->status, MemberStatus::kDead);
-  ASSERT_TRUE(g.on_packet(now_, addr(2), packet({codec::encode(codec::Suspect{0, nid(0), nid(2)})})));
+  ASSERT_TRUE(
+      g.on_packet(now_, addr(2), packet({codec::encode(codec::Suspect{0, nid(0), nid(2)})})));
   EXPECT_EQ(g.self().incarnation, 1u);
   EXPECT_EQ(g.health_score(), 0);
 }
@@ -377,7 +384,8 @@ TEST_F(GossipState, EachUpdateIsRetransmittedExactlyTheLimit) {
     for (const auto& m : s.messages) {
       // (Probes of node 2 carry our own suspicion first -- the buddy
       // system -- but that is not the queued broadcast.)
-      if (auto* sus = std::get_if<codec::Suspect>(&m); sus && sus->id == nid(2) && sus->from == nid(3)) {
+      if (auto* sus = std::get_if<codec::Suspect>(&m);
+          sus && sus->id == nid(2) && sus->from == nid(3)) {
         ++copies;
       }
     }

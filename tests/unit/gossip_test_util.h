@@ -106,7 +106,10 @@ class MiniNet {
   bool up(size_t i) const { return nodes_.at(i)->up; }
   void cut(size_t a, size_t b, bool on = true) {
     cuts_.erase(std::remove_if(cuts_.begin(), cuts_.end(),
-                               [&](auto c) { return (c.first == a && c.second == b) || (c.first == b && c.second == a); }),
+                               [&](auto c) {
+                                 return (c.first == a && c.second == b) ||
+                                        (c.first == b && c.second == a);
+                               }),
                 cuts_.end());
     if (on) cuts_.emplace_back(a, b);
   }

@@ -1,10 +1,9 @@
 // The gossip timing formulas (gossip/timing.h) as tables, and Lifeguard's
 // local health awareness and suspicion confirmations.
-#include "gossip/timing.h"
-
 #include <gtest/gtest.h>
 
 #include "gossip/suspicion.h"
+#include "gossip/timing.h"
 
 namespace shoal::gossip {
 namespace {
@@ -26,9 +25,7 @@ TEST(GossipTiming, RetransmitLimitTable) {
       {4, 99, 8},     // log10(100) = 2
       {4, 100, 12},   // ceil(log10(101)) = 3
       {4, 1000, 16},  // ceil(log10(1001)) = 4
-      {4, 10000, 20},
-      {2, 1000, 8},
-      {1, 5, 1},
+      {4, 10000, 20}, {2, 1000, 8}, {1, 5, 1},
   };
   for (const Row& r : rows) {
     EXPECT_EQ(timing::retransmit_limit(r.mult, r.nodes), r.want) << r.mult << " x " << r.nodes;
@@ -44,14 +41,14 @@ TEST(GossipTiming, SuspicionMinTable) {
     Duration want;
   };
   const Row rows[] = {
-      {4, 1, seconds(1), seconds(4)},        // log10 floor of 1 for small clusters
+      {4, 1, seconds(1), seconds(4)},  // log10 floor of 1 for small clusters
       {4, 5, seconds(1), seconds(4)},
-      {4, 10, seconds(1), seconds(4)},       // log10(10) = 1
-      {4, 100, seconds(1), seconds(8)},      // log10(100) = 2
-      {4, 1000, seconds(1), seconds(12)},    // log10(1000) = 3
+      {4, 10, seconds(1), seconds(4)},     // log10(10) = 1
+      {4, 100, seconds(1), seconds(8)},    // log10(100) = 2
+      {4, 1000, seconds(1), seconds(12)},  // log10(1000) = 3
       {4, 10000, seconds(1), seconds(16)},
-      {4, 50, seconds(1), milliseconds(6795)},   // 4 * 1.69897
-      {6, 100, seconds(5), seconds(60)},         // wan: 6 * 2 * 5 s
+      {4, 50, seconds(1), milliseconds(6795)},        // 4 * 1.69897
+      {6, 100, seconds(5), seconds(60)},              // wan: 6 * 2 * 5 s
       {3, 3, milliseconds(500), milliseconds(1500)},  // local
   };
   for (const Row& r : rows) {
@@ -80,14 +77,13 @@ TEST(GossipTiming, SuspicionTimeoutShrinksLogarithmically) {
     Duration want;
   };
   const Row rows[] = {
-      {0, 3, seconds(30)},             // no confirmation: max
-      {1, 3, milliseconds(16000)},     // 30 - 28 * log(2)/log(4) = 16
-      {2, 3, milliseconds(7810)},      // 30 - 28 * log(3)/log(4) = 7.8105...
-      {3, 3, seconds(2)},              // all expected: min
-      {4, 3, seconds(2)},              // more than expected: still min
-      {0, 0, seconds(2)},              // no confirmations expected: min at once
-      {5, 0, seconds(2)},
-      {-1, 3, seconds(30)},
+      {0, 3, seconds(30)},          // no confirmation: max
+      {1, 3, milliseconds(16000)},  // 30 - 28 * log(2)/log(4) = 16
+      {2, 3, milliseconds(7810)},   // 30 - 28 * log(3)/log(4) = 7.8105...
+      {3, 3, seconds(2)},           // all expected: min
+      {4, 3, seconds(2)},           // more than expected: still min
+      {0, 0, seconds(2)},           // no confirmations expected: min at once
+      {5, 0, seconds(2)},          {-1, 3, seconds(30)},
   };
   for (const Row& r : rows) {
     EXPECT_EQ(timing::suspicion_timeout(r.confirmations, r.expected, min, max), r.want)
@@ -109,7 +105,7 @@ TEST(GossipTiming, PushPullIntervalScalesWithClusterSize) {
   const Duration base = seconds(30);
   EXPECT_EQ(timing::push_pull_interval(base, 1), seconds(30));
   EXPECT_EQ(timing::push_pull_interval(base, 32), seconds(30));
-  EXPECT_EQ(timing::push_pull_interval(base, 33), seconds(60));    // ceil(0.04) + 1
+  EXPECT_EQ(timing::push_pull_interval(base, 33), seconds(60));  // ceil(0.04) + 1
   EXPECT_EQ(timing::push_pull_interval(base, 64), seconds(60));
   EXPECT_EQ(timing::push_pull_interval(base, 65), seconds(90));
   EXPECT_EQ(timing::push_pull_interval(base, 1000), seconds(180));  // ceil(4.97) + 1

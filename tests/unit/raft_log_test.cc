@@ -1,10 +1,11 @@
 // RaftLog: the core's view of stored, cached and unstable entries. Reads that
 // span the three must return every entry once, in order, whatever the Ready
 // cycle did in between (persist, truncate, compact, install a snapshot).
+#include "raft/raft_log.h"
+
 #include <gtest/gtest.h>
 
 #include "raft/log_store.h"
-#include "raft/raft_log.h"
 
 namespace shoal::raft {
 namespace {
@@ -42,11 +43,11 @@ TEST(RaftLog, ReadsSpanStoreCacheAndUnstableTail) {
   ASSERT_TRUE(store.save(std::nullopt, run(1, 1, 5), true).is_ok());  // stored, not cached
   RaftLog log(store, Index(0));
   log.append(run(1, 6, 10));
-  persist(log, store);  // 6..10 now cached
+  persist(log, store);         // 6..10 now cached
   log.append(run(2, 11, 12));  // unstable
   EXPECT_EQ(indexes(*log.entries(Index(1), Index(13), 1 << 20)), range(1, 12));
-  EXPECT_EQ(indexes(*log.entries(Index(7), Index(9), 1 << 20)), range(7, 8));  // inside the cache
-  EXPECT_EQ(indexes(*log.entries(Index(3), Index(8), 1 << 20)), range(3, 7));  // store + cache
+  EXPECT_EQ(indexes(*log.entries(Index(7), Index(9), 1 << 20)), range(7, 8));    // inside the cache
+  EXPECT_EQ(indexes(*log.entries(Index(3), Index(8), 1 << 20)), range(3, 7));    // store + cache
   EXPECT_EQ(indexes(*log.entries(Index(9), Index(13), 1 << 20)), range(9, 12));  // cache + tail
   EXPECT_EQ(indexes(*log.entries(Index(11), Index(12), 1 << 20)), range(11, 11));
   EXPECT_EQ(log.term(Index(8)).value(), Term(1));

@@ -10,10 +10,9 @@ TEST(DurationTest, ParseTable) {
     const char* text;
     Duration want;
   } cases[] = {
-      {"0", 0ns},       {"0s", 0ns},        {"500ms", 500ms},    {"5s", 5s},
-      {"2m", 2min},     {"1h", 1h},         {"1h30m", 90min},    {"2.5s", 2500ms},
-      {"250us", 250us}, {"10ns", 10ns},     {"1m30s", 90s},      {"0.5ms", 500us},
-      {"100µs", 100us}, {"24h", 24h},
+      {"0", 0ns},     {"0s", 0ns},      {"500ms", 500ms}, {"5s", 5s},       {"2m", 2min},
+      {"1h", 1h},     {"1h30m", 90min}, {"2.5s", 2500ms}, {"250us", 250us}, {"10ns", 10ns},
+      {"1m30s", 90s}, {"0.5ms", 500us}, {"100µs", 100us}, {"24h", 24h},
   };
   for (const auto& c : cases) {
     auto d = parse_duration(c.text);
