@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs, builds and runs every test layer:
 #   1. setup        deploy/setup.sh
-#   2. build        release build (gcc, -Werror) in build/
-#   3. test         ctest: unit, sim, integration, fuzz corpora, benchmark smoke,
+#   2. format       every tracked .cc/.h as clang-format makes it (tests/contract/format.sh)
+#   3. build        release build (gcc, -Werror) in build/
+#   4. test         ctest: unit, sim, integration, fuzz corpora, benchmark smoke,
 #                   the chaos suite (tests/chaos, run alone: RUN_SERIAL)
-#   4. build-asan   clang build with ASan+UBSan+libFuzzer in build-fuzz/
-#   5. test-asan    unit and sim tests under the sanitizers (fewer sim seeds)
-#   6. fuzz         each fuzz target for a short smoke (SHOAL_FUZZ_SECONDS, 30)
+#   5. build-asan   clang build with ASan+UBSan+libFuzzer in build-fuzz/
+#   6. test-asan    unit and sim tests under the sanitizers (fewer sim seeds)
+#   7. fuzz         each fuzz target for a short smoke (SHOAL_FUZZ_SECONDS, 30)
 # Prints ctest's summaries and the time each stage took; exits non-zero on any
 # failure.
 set -euo pipefail
@@ -78,6 +79,7 @@ fuzz_smoke() {
 }
 
 stage setup deploy/setup.sh
+stage format tests/contract/format.sh
 stage build configure_release
 stage test test_release
 stage build-asan configure_asan
