@@ -612,11 +612,9 @@ TEST(ClusterRpc, FollowResponseSnapshotChunkStaysWithinTheSnapshot) {
   }
 }
 
-// BUG (node/cluster_rpc.cc, decode_follow_response): the bounds check
-// `snapshot_offset + snapshot_chunk.size() > snapshot_size` wraps around in
-// uint64, so an offset near 2^64 with a non-empty chunk passes. Enable once
-// the check is written without the overflow (e.g. offset > size ||
-// chunk.size() > size - offset).
+// Regression: decode_follow_response once checked
+// `snapshot_offset + snapshot_chunk.size() > snapshot_size`, which wraps in
+// uint64, so an offset near 2^64 with a non-empty chunk passed.
 TEST(ClusterRpc, FollowResponseSnapshotBoundsDoNotWrap) {
   FollowResponse m = a_follow_response_with_snapshot();
   m.snapshot_size = 100;
@@ -625,9 +623,8 @@ TEST(ClusterRpc, FollowResponseSnapshotBoundsDoNotWrap) {
   expect_decode_error(decode_follow_response(untag(encode_frame(m))).status(), "offset 2^64-1");
 }
 
-// BUG (node/cluster_rpc.cc, decode_follow_response): the consecutiveness
-// check `e->index.value() != m.entries.back().index.value() + 1` wraps, so an
-// entry at index 2^64-1 followed by one at index 0 passes as consecutive.
+// Regression: the consecutiveness check once computed `back().index + 1`,
+// which wraps, so an entry at index 2^64-1 followed by one at index 0 passed.
 TEST(ClusterRpc, FollowResponseEntryIndexesDoNotWrap) {
   FollowResponse m = a_follow_response_with_entries();
   m.entries = entries(std::numeric_limits<uint64_t>::max(), 2);  // indexes 2^64-1, 0
