@@ -30,10 +30,10 @@
 #include "node/follow_holds.h"
 #include "node/follow_plan.h"
 #include "node/forward_router.h"
+#include "node/net/rpc_transport.h"
 #include "node/raft_host.h"
 #include "node/raft_rpc.h"
 #include "node/replaced_voter.h"
-#include "node/rpc_transport.h"
 
 namespace shoal::raft {
 class FaultFs;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "node/host_port.h"
+#include "node/net/host_port.h"
 #include "node/test_faults.h"
 
 namespace shoal::node {

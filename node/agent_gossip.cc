@@ -7,13 +7,13 @@
 #include <variant>
 
 #include "core/crypto.h"
-#include "node/gossip_channel.h"
 #include "node/gossip_host.h"
 #include "node/gossip_metrics.h"
 #include "node/host_facts.h"
 #include "node/keyring_file.h"
 #include "node/keyring_http.h"
 #include "node/keyring_service.h"
+#include "node/net/gossip_channel.h"
 #include "node/version.h"
 
 namespace shoal::node {

@@ -26,8 +26,8 @@
 #include "core/status.h"
 #include "core/time.h"
 #include "gossip/gossip.h"
-#include "node/gossip_channel.h"
-#include "node/gossip_transport.h"
+#include "node/net/gossip_channel.h"
+#include "node/net/gossip_transport.h"
 
 namespace shoal::node {
 

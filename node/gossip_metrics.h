@@ -3,9 +3,9 @@
 // counters (gossip::Stats).
 #pragma once
 
-#include "node/gossip_channel.h"
 #include "node/gossip_host.h"
 #include "node/metrics_text.h"
+#include "node/net/gossip_channel.h"
 
 namespace shoal::node {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <unordered_set>
 
-#include "node/accept_backoff.h"
 #include "node/agent_config.h"
+#include "node/net/accept_backoff.h"
 #include "node/version.h"
 
 namespace shoal::node {

@@ -24,9 +24,9 @@
 #include <functional>
 #include <nlohmann/json_fwd.hpp>
 
-#include "node/gossip_channel.h"
 #include "node/gossip_host.h"
 #include "node/keyring_query.h"
+#include "node/net/gossip_channel.h"
 
 namespace shoal::node {
 

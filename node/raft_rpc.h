@@ -1,4 +1,4 @@
-// Raft over the encrypted RPC transport (node/rpc_transport.h): the glue
+// Raft over the encrypted RPC transport (node/net/rpc_transport.h): the glue
 // between a RaftHost (node/raft_host.h) and the agents' RPC connections.
 //
 // Sending: RaftRpcTransport is the host's Transport. It maps each raft NodeId
@@ -42,8 +42,8 @@
 #include <vector>
 
 #include "core/ids.h"
+#include "node/net/rpc_transport.h"
 #include "node/raft_host.h"
-#include "node/rpc_transport.h"
 #include "raft/message.h"
 
 namespace shoal::node {

@@ -6,7 +6,7 @@
 // through them), so after healing a prevote or its answer could wait seconds
 // in a stalled socket for the next retransmission. The RPC transport now
 // aborts a connection whose data goes unacknowledged for
-// RpcOptions::user_timeout, and the client redials (node/rpc_transport.h).
+// RpcOptions::user_timeout, and the client redials (node/net/rpc_transport.h).
 // Measured on the machine that wrote this test (Linux 6.18, 2 cores), 5
 // runs each: 6.0-8.4 s to a new leader before, 1.5-1.9 s after.
 //

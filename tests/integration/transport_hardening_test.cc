@@ -31,7 +31,7 @@
 #include "core/crypto.h"
 #include "core/rng.h"
 #include "node/cluster_rpc.h"
-#include "node/rpc_transport.h"
+#include "node/net/rpc_transport.h"
 #include "tests/integration/cluster.h"
 
 namespace shoal::testing {

@@ -134,7 +134,7 @@ struct ClusterSimConfig {
   // must catch it.
   bool control_ignore_closed = false;
   // An RPC frame sent across a partition: the connection aborts after this
-  // (the agent's TCP_USER_TIMEOUT, node/rpc_transport.h, plus the
+  // (the agent's TCP_USER_TIMEOUT, node/net/rpc_transport.h, plus the
   // retransmission it waits for).
   std::chrono::nanoseconds rpc_abort_after = std::chrono::milliseconds(2700);
   // Each agent's writer waits up to this long between writes.

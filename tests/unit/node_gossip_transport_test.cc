@@ -1,4 +1,4 @@
-// The gossip TCP transport (node/gossip_transport.h) against unauthenticated
+// The gossip TCP transport (node/net/gossip_transport.h) against unauthenticated
 // clients: a stream that announces a large frame holds only the memory of
 // what it sent, the bytes held by unauthenticated streams have a total
 // budget, at the stream cap the oldest silent stream makes room for a
@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "node/gossip_channel.h"
-#include "node/gossip_transport.h"
+#include "node/net/gossip_channel.h"
+#include "node/net/gossip_transport.h"
 #include "tests/unit/fd_exhaustion.h"
 
 namespace shoal::node {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "node/host_port.h"
+#include "node/net/host_port.h"
 
 namespace shoal::node {
 namespace {

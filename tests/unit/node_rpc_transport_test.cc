@@ -1,4 +1,4 @@
-// The encrypted RPC transport (node/rpc_transport.h) over loopback: frames
+// The encrypted RPC transport (node/net/rpc_transport.h) over loopback: frames
 // both ways over one reused connection, a wrong key getting nothing through,
 // garbage and oversized length prefixes, the handshake deadline, the
 // connection limit, the outbound queue limit, and reconnecting after a server
@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "node/rpc_transport.h"
+#include "node/net/rpc_transport.h"
 #include "tests/unit/fd_exhaustion.h"
 
 namespace shoal::node {

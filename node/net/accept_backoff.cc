@@ -1,4 +1,4 @@
-#include "node/accept_backoff.h"
+#include "node/net/accept_backoff.h"
 
 #include <spdlog/spdlog.h>
 

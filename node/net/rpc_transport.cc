@@ -1,4 +1,4 @@
-#include "node/rpc_transport.h"
+#include "node/net/rpc_transport.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,9 +18,9 @@
 #include <optional>
 #include <unordered_set>
 
-#include "node/accept_backoff.h"
 #include "node/agent_config.h"
 #include "node/keyring_file.h"
+#include "node/net/accept_backoff.h"
 
 namespace shoal::node {
 

@@ -1,4 +1,4 @@
-#include "node/gossip_transport.h"
+#include "node/net/gossip_transport.h"
 
 #include <spdlog/spdlog.h>
 
@@ -13,8 +13,8 @@
 #include <optional>
 #include <unordered_set>
 
-#include "node/accept_backoff.h"
 #include "node/agent_config.h"
+#include "node/net/accept_backoff.h"
 
 namespace shoal::node {
 

@@ -1,4 +1,4 @@
-#include "node/gossip_channel.h"
+#include "node/net/gossip_channel.h"
 
 namespace shoal::node {
 

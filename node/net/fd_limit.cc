@@ -1,4 +1,4 @@
-#include "node/fd_limit.h"
+#include "node/net/fd_limit.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>

@@ -38,7 +38,7 @@
 
 #include "core/status.h"
 #include "gossip/gossip.h"
-#include "node/gossip_channel.h"
+#include "node/net/gossip_channel.h"
 
 namespace shoal::node {
 
