@@ -12,7 +12,7 @@
 #include "cli/api_client.h"
 #include "cli/command.h"
 #include "cli/table.h"
-#include "node/atomic_file.h"
+#include "node/host/atomic_file.h"
 
 namespace shoal::cli {
 namespace {

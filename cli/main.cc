@@ -14,7 +14,7 @@
 
 #include "cli/api_client.h"
 #include "cli/command.h"
-#include "node/version.h"
+#include "node/host/version.h"
 
 namespace {
 

@@ -18,13 +18,13 @@
 #include "node/agent_cluster.h"
 #include "node/agent_flags.h"
 #include "node/agent_gossip.h"
-#include "node/data_dir.h"
+#include "node/host/data_dir.h"
+#include "node/host/node_identity.h"
+#include "node/host/test_faults.h"
+#include "node/host/version.h"
 #include "node/http_server.h"
 #include "node/metrics_text.h"
 #include "node/net/fd_limit.h"
-#include "node/node_identity.h"
-#include "node/test_faults.h"
-#include "node/version.h"
 
 namespace shoal::node {
 

@@ -12,13 +12,13 @@
 #include <nlohmann/json.hpp>
 
 #include "node/agent_cluster_impl.h"
-#include "node/atomic_file.h"
 #include "node/autopilot_loop.h"
 #include "node/cluster_bootstrap.h"
+#include "node/host/atomic_file.h"
+#include "node/host/test_faults.h"
 #include "node/metrics_text.h"
 #include "node/raft_recover.h"
 #include "node/registry_writer.h"
-#include "node/test_faults.h"
 #include "node/upgrade_gate.h"
 #include "raft/fault_fs.h"
 #include "scheduler/node_registry.h"

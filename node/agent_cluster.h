@@ -25,8 +25,8 @@
 #include "core/status.h"
 #include "node/agent_config.h"
 #include "node/agent_gossip.h"
+#include "node/host/node_identity.h"
 #include "node/http_router.h"
-#include "node/node_identity.h"
 
 namespace shoal::node {
 
@@ -51,7 +51,7 @@ class AgentCluster {
   void write_metrics(class MetricsText& m) const;
   // Stops Raft, then the RPC server and client. Idempotent.
   void stop();
-  // Test fault power-cut (node/test_faults.h): drops what the Raft log has
+  // Test fault power-cut (node/host/test_faults.h): drops what the Raft log has
   // not synced and ends the process. Without that fault it does nothing.
   void power_cut_and_exit();
 

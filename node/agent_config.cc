@@ -10,8 +10,8 @@
 
 #include "core/crypto.h"
 #include "core/time.h"
-#include "node/host_facts.h"
-#include "node/node_attrs.h"
+#include "node/host/host_facts.h"
+#include "node/host/node_attrs.h"
 
 namespace shoal::node {
 namespace {

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "core/status.h"
+#include "node/host/test_faults.h"
 #include "node/net/host_port.h"
-#include "node/test_faults.h"
 
 namespace shoal::node {
 
@@ -60,7 +60,7 @@ struct AgentConfig {
   std::string dead_voter_grace = "2m";
   std::string api_token;       // empty: no token required
   std::string api_token_file;  // read into api_token by load_agent_config()
-  // Not a flag: $SHOAL_TEST_FAULTS in a test build (node/test_faults.h).
+  // Not a flag: $SHOAL_TEST_FAULTS in a test build (node/host/test_faults.h).
   TestFaults test_faults;
   // Log compaction: a snapshot after this many applied entries (Consul's
   // raft_snapshot_threshold); a tenth of them stay in the log for followers.

@@ -8,7 +8,7 @@
 #include <system_error>
 
 #include "node/agent_flags.h"
-#include "node/atomic_file.h"
+#include "node/host/atomic_file.h"
 
 namespace shoal::node {
 namespace {

@@ -9,12 +9,12 @@
 #include "core/crypto.h"
 #include "node/gossip_host.h"
 #include "node/gossip_metrics.h"
-#include "node/host_facts.h"
-#include "node/keyring_file.h"
+#include "node/host/host_facts.h"
+#include "node/host/keyring_file.h"
+#include "node/host/version.h"
 #include "node/keyring_http.h"
 #include "node/keyring_service.h"
 #include "node/net/gossip_channel.h"
-#include "node/version.h"
 
 namespace shoal::node {
 

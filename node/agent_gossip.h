@@ -17,8 +17,8 @@
 #include "core/status.h"
 #include "gossip/gossip.h"
 #include "node/agent_config.h"
+#include "node/host/node_identity.h"
 #include "node/http_router.h"
-#include "node/node_identity.h"
 
 namespace shoal::node {
 

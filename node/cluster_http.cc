@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "node/agent_cluster_impl.h"
+#include "node/host/test_faults.h"
 #include "node/kv_http.h"
-#include "node/test_faults.h"
 
 namespace shoal::node {
 

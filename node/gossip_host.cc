@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "node/atomic_file.h"
+#include "node/host/atomic_file.h"
 
 namespace shoal::node {
 

@@ -15,8 +15,8 @@
 #include <unordered_set>
 
 #include "node/agent_config.h"
+#include "node/host/version.h"
 #include "node/net/accept_backoff.h"
-#include "node/version.h"
 
 namespace shoal::node {
 

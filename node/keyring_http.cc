@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "node/keyring_file.h"
+#include "node/host/keyring_file.h"
 
 namespace shoal::node {
 

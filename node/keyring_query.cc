@@ -1,7 +1,7 @@
 #include "node/keyring_query.h"
 
 #include "core/wire.h"
-#include "node/keyring_file.h"
+#include "node/host/keyring_file.h"
 
 namespace shoal::node {
 namespace {

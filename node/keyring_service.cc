@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "node/keyring_file.h"
+#include "node/host/keyring_file.h"
 
 namespace shoal::node {
 namespace {

@@ -13,7 +13,7 @@
 // plus "error" when the status is not 200.
 //
 // Nothing here ever returns key material: the list names keys by their id
-// (node/keyring_file.h key_id_hex), and only an install request carries a key.
+// (node/host/keyring_file.h key_id_hex), and only an install request carries a key.
 //
 // Every change applied to this node's keyring (install, use, remove) is
 // reported to the change handler, so that the transports that copied the

@@ -64,7 +64,7 @@ class FaultFs : public rocksdb::FileSystemWrapper {
   // file system works normally again. Every file must be closed.
   void power_cut();
   // A power cut in a live process (the chaos suite's power-cut mode, see
-  // node/test_faults.h): waits for the file operations in progress, blocks
+  // node/host/test_faults.h): waits for the file operations in progress, blocks
   // every later one for good, then drops what is not durable as power_cut()
   // does, with the files still open. Returns the bytes dropped. The caller
   // must end the process at once: RocksDB's threads hang in their next I/O.

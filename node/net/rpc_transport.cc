@@ -19,7 +19,7 @@
 #include <unordered_set>
 
 #include "node/agent_config.h"
-#include "node/keyring_file.h"
+#include "node/host/keyring_file.h"
 #include "node/net/accept_backoff.h"
 
 namespace shoal::node {

@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "core/crypto.h"
-#include "node/keyring_file.h"
+#include "node/host/keyring_file.h"
 
 namespace shoal::testing {
 

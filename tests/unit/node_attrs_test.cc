@@ -1,8 +1,8 @@
-#include "node/node_attrs.h"
+#include "node/host/node_attrs.h"
 
 #include <gtest/gtest.h>
 
-#include "node/host_facts.h"
+#include "node/host/host_facts.h"
 
 namespace shoal::node {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "node/keyring_file.h"
+#include "node/host/keyring_file.h"
 #include "node/keyring_http.h"
 #include "node/keyring_query.h"
 

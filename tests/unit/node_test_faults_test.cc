@@ -1,9 +1,9 @@
-// The chaos suite's test faults (node/test_faults.h): they parse only in a
+// The chaos suite's test faults (node/host/test_faults.h): they parse only in a
 // build that has them, and ack-before-commit guesses a KV write's outcome
 // the way the state machine would decide it.
 #include <gtest/gtest.h>
 
-#include "node/test_faults.h"
+#include "node/host/test_faults.h"
 #include "scheduler/cluster_state.h"
 #include "scheduler/kv_state.h"
 

@@ -1,11 +1,11 @@
-#include "node/node_identity.h"
+#include "node/host/node_identity.h"
 
 #include <charconv>
 #include <limits>
 #include <string>
 
 #include "core/crypto.h"
-#include "node/atomic_file.h"
+#include "node/host/atomic_file.h"
 
 namespace shoal::node {
 namespace {

@@ -1,4 +1,4 @@
-#include "node/data_dir.h"
+#include "node/host/data_dir.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

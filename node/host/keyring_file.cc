@@ -1,11 +1,11 @@
-#include "node/keyring_file.h"
+#include "node/host/keyring_file.h"
 
 #include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "node/atomic_file.h"
+#include "node/host/atomic_file.h"
 
 namespace shoal::node {
 namespace {

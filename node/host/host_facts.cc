@@ -1,4 +1,4 @@
-#include "node/host_facts.h"
+#include "node/host/host_facts.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>

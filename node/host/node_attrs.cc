@@ -1,4 +1,4 @@
-#include "node/node_attrs.h"
+#include "node/host/node_attrs.h"
 
 #include <algorithm>
 #include <charconv>

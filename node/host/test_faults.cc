@@ -1,7 +1,7 @@
 // Test faults (test_faults.h). SHOAL_TEST_FAULTS_BUILT reaches this file
 // alone (node/CMakeLists.txt), so turning the option on or off rebuilds
 // nothing else.
-#include "node/test_faults.h"
+#include "node/host/test_faults.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "node/atomic_file.h"
+#include "node/host/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>

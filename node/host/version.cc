@@ -1,4 +1,4 @@
-#include "node/version.h"
+#include "node/host/version.h"
 
 #ifndef SHOAL_VERSION
 #error "SHOAL_VERSION must be defined by the build (node/CMakeLists.txt)"
