@@ -1,6 +1,6 @@
-// `shoal agent`: parses the agent's flags (node/agent_flags.h) into an
+// `shoal agent`: parses the agent's flags (node/config/agent_flags.h) into an
 // AgentConfig, adds the environment, the --config file and the secret files
-// and validates the whole (node/agent_config_file.h), sets up logging and
+// and validates the whole (node/config/agent_config_file.h), sets up logging and
 // runs the agent until SIGINT or SIGTERM. SIGHUP makes the agent load its
 // configuration again the same way.
 #include <spdlog/spdlog.h>
@@ -12,8 +12,8 @@
 #include "cli/command.h"
 #include "core/logging.h"
 #include "node/agent.h"
-#include "node/agent_config_file.h"
-#include "node/agent_flags.h"
+#include "node/config/agent_config_file.h"
+#include "node/config/agent_flags.h"
 
 namespace shoal::cli {
 namespace {

@@ -13,7 +13,7 @@
 #include "cli/command.h"
 #include "cli/table.h"
 #include "core/crypto.h"
-#include "node/agent_config_file.h"
+#include "node/config/agent_config_file.h"
 
 namespace shoal::cli {
 namespace {

@@ -16,8 +16,8 @@
 
 #include "core/crypto.h"
 #include "node/agent_cluster.h"
-#include "node/agent_flags.h"
 #include "node/agent_gossip.h"
+#include "node/config/agent_flags.h"
 #include "node/host/data_dir.h"
 #include "node/host/node_identity.h"
 #include "node/host/test_faults.h"

@@ -13,13 +13,13 @@
 #include <memory>
 
 #include "core/status.h"
-#include "node/agent_config.h"
+#include "node/config/agent_config.h"
 
 namespace shoal::node {
 
 class Agent {
  public:
-  // Loads the configuration again, for SIGHUP (node/agent_config_file.h
+  // Loads the configuration again, for SIGHUP (node/config/agent_config_file.h
   // load_agent_config() with the original flags).
   using ConfigLoader = std::function<Result<AgentConfig>()>;
 

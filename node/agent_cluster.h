@@ -23,8 +23,8 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/status.h"
-#include "node/agent_config.h"
 #include "node/agent_gossip.h"
+#include "node/config/agent_config.h"
 #include "node/host/node_identity.h"
 #include "node/http_router.h"
 

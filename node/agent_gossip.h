@@ -16,7 +16,7 @@
 #include "core/crypto.h"
 #include "core/status.h"
 #include "gossip/gossip.h"
-#include "node/agent_config.h"
+#include "node/config/agent_config.h"
 #include "node/host/node_identity.h"
 #include "node/http_router.h"
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "node/agent_config.h"
+#include "node/config/agent_config.h"
 #include "node/host/version.h"
 #include "node/net/accept_backoff.h"
 

@@ -13,7 +13,7 @@
 #include <optional>
 #include <unordered_set>
 
-#include "node/agent_config.h"
+#include "node/config/agent_config.h"
 #include "node/net/accept_backoff.h"
 
 namespace shoal::node {

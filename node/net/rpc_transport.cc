@@ -18,7 +18,7 @@
 #include <optional>
 #include <unordered_set>
 
-#include "node/agent_config.h"
+#include "node/config/agent_config.h"
 #include "node/host/keyring_file.h"
 #include "node/net/accept_backoff.h"
 

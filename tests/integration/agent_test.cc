@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "node/agent_config.h"
+#include "node/config/agent_config.h"
 #include "tests/integration/harness.h"
 
 namespace shoal::testing {

@@ -9,8 +9,8 @@
 #include <set>
 
 #include "core/crypto.h"
-#include "node/agent_config_file.h"
-#include "node/agent_flags.h"
+#include "node/config/agent_config_file.h"
+#include "node/config/agent_flags.h"
 #include "tests/unit/temp_dir.h"
 
 namespace shoal::node {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/crypto.h"
-#include "node/agent_config.h"
+#include "node/config/agent_config.h"
 
 namespace shoal::node {
 namespace {

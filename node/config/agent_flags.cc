@@ -1,4 +1,4 @@
-#include "node/agent_flags.h"
+#include "node/config/agent_flags.h"
 
 #include <array>
 

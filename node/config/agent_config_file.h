@@ -11,7 +11,7 @@
 //      wins over `encrypt:` in the file, just as over `encrypt-file:`;
 //   4. built-in defaults and finalize()'s derived values.
 //
-// The file takes exactly the flags' names without dashes (node/agent_flags.h):
+// The file takes exactly the flags' names without dashes (node/config/agent_flags.h):
 //
 //   name: web1
 //   data-dir: /var/lib/shoal
@@ -34,7 +34,7 @@
 #include <string_view>
 
 #include "core/status.h"
-#include "node/agent_config.h"
+#include "node/config/agent_config.h"
 
 namespace shoal::node {
 

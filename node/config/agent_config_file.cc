@@ -1,4 +1,4 @@
-#include "node/agent_config_file.h"
+#include "node/config/agent_config_file.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -7,7 +7,7 @@
 #include <set>
 #include <system_error>
 
-#include "node/agent_flags.h"
+#include "node/config/agent_flags.h"
 #include "node/host/atomic_file.h"
 
 namespace shoal::node {

@@ -1,4 +1,4 @@
-#include "node/agent_config.h"
+#include "node/config/agent_config.h"
 
 #include <unistd.h>
 

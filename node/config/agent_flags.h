@@ -1,7 +1,7 @@
 // The settings of `shoal agent`, once: every flag's name, the AgentConfig
 // field it sets, its help text, and whether SIGHUP can change it without a
 // restart. The CLI registers its flags from this table and the --config file
-// (node/agent_config_file.h) accepts exactly these keys, so a setting that
+// (node/config/agent_config_file.h) accepts exactly these keys, so a setting that
 // exists on the command line exists in the file under the same name, and
 // nothing else does (DESIGN.md §2).
 #pragma once
@@ -12,7 +12,7 @@
 #include <variant>
 #include <vector>
 
-#include "node/agent_config.h"
+#include "node/config/agent_config.h"
 
 namespace shoal::node {
 
