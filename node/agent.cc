@@ -16,13 +16,13 @@
 
 #include "core/crypto.h"
 #include "node/agent_cluster.h"
-#include "node/agent_gossip.h"
 #include "node/config/agent_flags.h"
 #include "node/host/data_dir.h"
 #include "node/host/node_identity.h"
 #include "node/host/test_faults.h"
 #include "node/host/version.h"
 #include "node/http_server.h"
+#include "node/membership/agent_gossip.h"
 #include "node/metrics_text.h"
 #include "node/net/fd_limit.h"
 

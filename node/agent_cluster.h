@@ -23,10 +23,10 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/status.h"
-#include "node/agent_gossip.h"
 #include "node/config/agent_config.h"
 #include "node/host/node_identity.h"
 #include "node/http_router.h"
+#include "node/membership/agent_gossip.h"
 
 namespace shoal::node {
 

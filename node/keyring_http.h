@@ -13,7 +13,7 @@
 #include <variant>
 
 #include "node/http_router.h"
-#include "node/keyring_query.h"
+#include "node/membership/keyring_query.h"
 
 namespace shoal::node {
 

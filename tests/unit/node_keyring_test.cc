@@ -6,7 +6,7 @@
 
 #include "node/host/keyring_file.h"
 #include "node/keyring_http.h"
-#include "node/keyring_query.h"
+#include "node/membership/keyring_query.h"
 
 namespace shoal::node {
 namespace {

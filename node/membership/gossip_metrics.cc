@@ -1,4 +1,4 @@
-#include "node/gossip_metrics.h"
+#include "node/membership/gossip_metrics.h"
 
 #include <unistd.h>
 

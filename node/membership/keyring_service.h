@@ -24,8 +24,8 @@
 #include <functional>
 #include <nlohmann/json_fwd.hpp>
 
-#include "node/gossip_host.h"
-#include "node/keyring_query.h"
+#include "node/membership/gossip_host.h"
+#include "node/membership/keyring_query.h"
 #include "node/net/gossip_channel.h"
 
 namespace shoal::node {

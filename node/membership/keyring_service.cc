@@ -1,4 +1,4 @@
-#include "node/keyring_service.h"
+#include "node/membership/keyring_service.h"
 
 #include <spdlog/spdlog.h>
 

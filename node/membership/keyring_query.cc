@@ -1,4 +1,4 @@
-#include "node/keyring_query.h"
+#include "node/membership/keyring_query.h"
 
 #include "core/wire.h"
 #include "node/host/keyring_file.h"

@@ -3,7 +3,7 @@
 // counters (gossip::Stats).
 #pragma once
 
-#include "node/gossip_host.h"
+#include "node/membership/gossip_host.h"
 #include "node/metrics_text.h"
 #include "node/net/gossip_channel.h"
 

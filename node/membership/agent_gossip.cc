@@ -1,4 +1,4 @@
-#include "node/agent_gossip.h"
+#include "node/membership/agent_gossip.h"
 
 #include <spdlog/spdlog.h>
 
@@ -7,13 +7,13 @@
 #include <variant>
 
 #include "core/crypto.h"
-#include "node/gossip_host.h"
-#include "node/gossip_metrics.h"
 #include "node/host/host_facts.h"
 #include "node/host/keyring_file.h"
 #include "node/host/version.h"
 #include "node/keyring_http.h"
-#include "node/keyring_service.h"
+#include "node/membership/gossip_host.h"
+#include "node/membership/gossip_metrics.h"
+#include "node/membership/keyring_service.h"
 #include "node/net/gossip_channel.h"
 
 namespace shoal::node {

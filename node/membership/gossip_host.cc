@@ -1,4 +1,4 @@
-#include "node/gossip_host.h"
+#include "node/membership/gossip_host.h"
 
 #include <spdlog/spdlog.h>
 
