@@ -17,7 +17,7 @@
 #include "cli/command.h"
 #include "cli/table.h"
 #include "core/ids.h"
-#include "node/raft_recover.h"
+#include "node/consensus/raft_recover.h"
 
 namespace shoal::cli {
 namespace {

@@ -14,7 +14,7 @@
 // Retry-After.
 //
 // Threads: everything here runs on the agent's io_context thread, except the
-// Raft host's own loop thread (node/raft_host.h), whose callbacks post back.
+// Raft host's own loop thread (node/consensus/raft_host.h), whose callbacks post back.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

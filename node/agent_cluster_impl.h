@@ -26,13 +26,13 @@
 #include "node/blocking_queries.h"
 #include "node/cluster_machine.h"
 #include "node/cluster_rpc.h"
+#include "node/consensus/raft_host.h"
+#include "node/consensus/raft_rpc.h"
 #include "node/follow_client.h"
 #include "node/follow_holds.h"
 #include "node/follow_plan.h"
 #include "node/forward_router.h"
 #include "node/net/rpc_transport.h"
-#include "node/raft_host.h"
-#include "node/raft_rpc.h"
 #include "node/replaced_voter.h"
 
 namespace shoal::raft {

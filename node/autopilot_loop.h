@@ -25,7 +25,7 @@
 #include "core/ids.h"
 #include "core/time.h"
 #include "node/autopilot.h"
-#include "node/raft_host.h"
+#include "node/consensus/raft_host.h"
 
 namespace shoal::node {
 

@@ -21,7 +21,7 @@
 #include <span>
 #include <utility>
 
-#include "node/raft_host.h"
+#include "node/consensus/raft_host.h"
 #include "scheduler/cluster_state.h"
 
 namespace shoal::node {

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "node/agent_cluster_impl.h"
-#include "node/raft_recover.h"
+#include "node/consensus/raft_recover.h"
 
 namespace shoal::node {
 

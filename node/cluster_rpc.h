@@ -1,4 +1,4 @@
-// The agents' RPC messages besides Raft's own (node/raft_rpc.h), each the
+// The agents' RPC messages besides Raft's own (node/consensus/raft_rpc.h), each the
 // plaintext of one SecureChannel frame: a one-byte channel tag, then one
 // envelope (core/wire.h) whose type and version say what it is.
 //

@@ -19,7 +19,7 @@
 #include "core/ids.h"
 #include "core/status.h"
 #include "node/cluster_rpc.h"
-#include "node/raft_host.h"
+#include "node/consensus/raft_host.h"
 
 namespace shoal::node {
 

@@ -1,7 +1,7 @@
 // shoal-bench raft --nodes N --clients C --seconds S --value-bytes B
 //                  [--warmup W] [--data-dir DIR]
 //
-// N in-process RaftHosts (node/raft_host.h), each with its own RocksDB under
+// N in-process RaftHosts (node/consensus/raft_host.h), each with its own RocksDB under
 // DIR/node-i (wiped first; real synced writes), joined by an in-memory
 // transport that hands Message objects straight to the peer's deliver() (no
 // codec, no sockets: this measures the host loop, the core and the disk).
@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "node/raft_host.h"
+#include "node/consensus/raft_host.h"
 #include "tests/bench/bench.h"
 #include "tests/sim/raft_harness.h"
 

@@ -2,7 +2,7 @@
 // Raft, on many simulated agents at once, deterministically (one seed,
 // virtual time). Each agent holds the agent's own state machine
 // (node/cluster_machine.h: KV, node registry, snapshots) and is
-//   - a member: a production RaftHost (node/raft_host.h) on a
+//   - a member: a production RaftHost (node/consensus/raft_host.h) on a
 //     SimHostExecutor and its MemoryLogStore (its disk: it survives a crash
 //     minus unsynced writes); it serves the followed log to observers with
 //     the agent's FollowHolds (long polls) and

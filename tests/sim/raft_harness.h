@@ -1,4 +1,4 @@
-// Raft on the simulator: one production RaftHost (node/raft_host.h) per
+// Raft on the simulator: one production RaftHost (node/consensus/raft_host.h) per
 // simulated node, the very host loop the agent runs (mailbox, early apply of
 // durable committed entries, proposal pacing, log compaction, snapshot send
 // and install), on
@@ -50,7 +50,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "node/raft_host.h"
+#include "node/consensus/raft_host.h"
 #include "raft/log_store.h"
 #include "raft/raft.h"
 #include "tests/sim/linearizability.h"

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "node/raft_host.h"
+#include "node/consensus/raft_host.h"
 #include "raft/types.h"
 
 namespace shoal::sim::raft_sim {

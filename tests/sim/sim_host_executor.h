@@ -1,5 +1,5 @@
-// SimHostExecutor: a node::HostExecutor (node/host_executor.h) for one
-// simulated node, so that a production host loop (node/raft_host.h) runs on
+// SimHostExecutor: a node::HostExecutor (node/consensus/host_executor.h) for one
+// simulated node, so that a production host loop (node/consensus/raft_host.h) runs on
 // the simulator's virtual time, deterministically.
 //
 //   - post(): queued. The process wraps each of its callbacks in
@@ -26,7 +26,7 @@
 
 #include "core/status.h"
 #include "core/time.h"
-#include "node/host_executor.h"
+#include "node/consensus/host_executor.h"
 #include "tests/sim/simulator.h"
 
 namespace shoal::sim {

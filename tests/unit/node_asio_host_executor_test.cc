@@ -1,4 +1,4 @@
-// AsioHostExecutor (node/asio_host_executor.h): posted work runs in order,
+// AsioHostExecutor (node/consensus/asio_host_executor.h): posted work runs in order,
 // timers fire once, cancel() and re-arming hold, the own thread runs the
 // final piece of work and joins. No sleeps: timers are armed in the past
 // (due at once) or far in the future (never due within the test).
@@ -8,7 +8,7 @@
 #include <future>
 #include <vector>
 
-#include "node/asio_host_executor.h"
+#include "node/consensus/asio_host_executor.h"
 
 namespace shoal::node {
 namespace {

@@ -1,4 +1,4 @@
-// RaftHost (node/raft_host.h) on one node with a real RocksDB log: proposals
+// RaftHost (node/consensus/raft_host.h) on one node with a real RocksDB log: proposals
 // are applied and survive a restart (the log is replayed into a fresh state
 // machine), and a failing fsync stops the process (fail-stop) instead of
 // acknowledging what the disk may have lost. On two nodes wired in memory:
@@ -16,7 +16,7 @@
 #include <mutex>
 #include <string>
 
-#include "node/raft_host.h"
+#include "node/consensus/raft_host.h"
 #include "raft/fault_fs.h"
 #include "tests/unit/raft_host_test_util.h"
 #include "tests/unit/temp_dir.h"

@@ -1,4 +1,4 @@
-// recover_raft() (node/raft_recover.h): three RaftHosts with RocksDB logs on
+// recover_raft() (node/consensus/raft_recover.h): three RaftHosts with RocksDB logs on
 // an in-memory network commit entries, all stop, and the survivors' logs get
 // a forced configuration. One survivor alone then leads, keeps every
 // committed entry and commits new ones; two survivors whose logs differ in
@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "node/raft_host.h"
-#include "node/raft_recover.h"
+#include "node/consensus/raft_host.h"
+#include "node/consensus/raft_recover.h"
 #include "raft/codec.h"
 #include "raft/raft.h"
 #include "raft/rocksdb_log_store.h"

@@ -1,4 +1,4 @@
-// Raft over the encrypted RPC transport (node/raft_rpc.h): three RaftHosts,
+// Raft over the encrypted RPC transport (node/consensus/raft_rpc.h): three RaftHosts,
 // each with its own RocksDB log, RpcServer (127.0.10.N:2910N) and RpcClient
 // (bound to 127.0.10.N), elect a leader, replicate 100 commands in order and
 // fail over when the leader stops; a node holding the wrong cluster key gets
@@ -27,7 +27,7 @@
 #include <thread>
 #include <vector>
 
-#include "node/raft_rpc.h"
+#include "node/consensus/raft_rpc.h"
 #include "raft/codec.h"
 #include "tests/unit/raft_host_test_util.h"
 #include "tests/unit/temp_dir.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "node/raft_host.h"
+#include "node/consensus/raft_host.h"
 
 namespace shoal::test {
 

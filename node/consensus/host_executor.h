@@ -1,9 +1,9 @@
-// HostExecutor: where a host loop (node/raft_host.h) runs, and the time it
+// HostExecutor: where a host loop (node/consensus/raft_host.h) runs, and the time it
 // reads. The host touches its protocol core only from work the executor
 // runs, one piece at a time (a strand of execution); other threads hand it
 // work through post(). It never reads a clock or arms a timer of its own.
 //
-// Implementations: AsioHostExecutor (node/asio_host_executor.h), an
+// Implementations: AsioHostExecutor (node/consensus/asio_host_executor.h), an
 // io_context run by one thread and std::chrono::steady_clock, in the agent;
 // SimHostExecutor (tests/sim/sim_host_executor.h), a simulated node's
 // callbacks and virtual clock, in the simulator.

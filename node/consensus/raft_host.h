@@ -7,7 +7,7 @@
 //   - the log: a raft::LogStore to read and a raft::LogWriter to write (the
 //     agent's is raft::RocksLogStore, which open() makes in data_dir; the
 //     simulator's a raft::MemoryLogStore that loses unsynced writes);
-//   - the executor (node/host_executor.h): where its work runs, its one
+//   - the executor (node/consensus/host_executor.h): where its work runs, its one
 //     tick timer, and the Clock every time it reads comes from
 //     (AsioHostExecutor and steady time in the agent; virtual time in the
 //     simulator). The host never reads a clock of its own;
@@ -111,7 +111,7 @@
 #include "core/rng.h"
 #include "core/status.h"
 #include "core/time.h"
-#include "node/host_executor.h"
+#include "node/consensus/host_executor.h"
 #include "raft/log_store.h"
 #include "raft/message.h"
 #include "raft/raft.h"
@@ -148,7 +148,7 @@ class StateMachine {
   virtual void restore(const raft::Snapshot& /*snap*/) {}
 };
 
-class AsioHostExecutor;  // node/asio_host_executor.h
+class AsioHostExecutor;  // node/consensus/asio_host_executor.h
 
 // Negative controls: deliberate bugs that prove the simulator's checks can
 // fail (tests/sim/raft_negative_control_test.cc turns each on and expects a

@@ -1,5 +1,5 @@
 // AsioHostExecutor: see asio_host_executor.h.
-#include "node/asio_host_executor.h"
+#include "node/consensus/asio_host_executor.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -1,4 +1,4 @@
-// AsioHostExecutor: the production HostExecutor (node/host_executor.h). A
+// AsioHostExecutor: the production HostExecutor (node/consensus/host_executor.h). A
 // Boost.Asio io_context run by exactly one thread, timers on
 // std::chrono::steady_clock (through SteadyClock, core/time.h).
 //
@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "core/time.h"
-#include "node/host_executor.h"
+#include "node/consensus/host_executor.h"
 
 namespace shoal::node {
 

@@ -1,5 +1,5 @@
 // Raft over the encrypted RPC transport (node/net/rpc_transport.h): the glue
-// between a RaftHost (node/raft_host.h) and the agents' RPC connections.
+// between a RaftHost (node/consensus/raft_host.h) and the agents' RPC connections.
 //
 // Sending: RaftRpcTransport is the host's Transport. It maps each raft NodeId
 // to the peer's --rpc-port endpoint (an address book that the agent fills
@@ -42,8 +42,8 @@
 #include <vector>
 
 #include "core/ids.h"
+#include "node/consensus/raft_host.h"
 #include "node/net/rpc_transport.h"
-#include "node/raft_host.h"
 #include "raft/message.h"
 
 namespace shoal::node {

@@ -1,4 +1,4 @@
-#include "node/raft_rpc.h"
+#include "node/consensus/raft_rpc.h"
 
 #include <boost/asio/post.hpp>
 #include <utility>

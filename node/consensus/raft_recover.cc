@@ -1,5 +1,5 @@
 // recover_raft(): see raft_recover.h for what is written and why.
-#include "node/raft_recover.h"
+#include "node/consensus/raft_recover.h"
 
 #include <algorithm>
 #include <limits>

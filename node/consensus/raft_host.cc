@@ -1,5 +1,5 @@
 // RaftHost: see raft_host.h for the loop and its contract with the core.
-#include "node/raft_host.h"
+#include "node/consensus/raft_host.h"
 
 #include <spdlog/spdlog.h>
 
@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "core/crypto.h"
-#include "node/asio_host_executor.h"
+#include "node/consensus/asio_host_executor.h"
 #include "raft/codec.h"
 #include "raft/rocksdb_log_store.h"
 
