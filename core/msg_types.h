@@ -42,10 +42,11 @@ enum class MsgType : uint16_t {
   kRaftSnapshotMeta = 1004,  // index, term, configuration of a snapshot (disk)
 
   // ---- RPC (core/rpc_handshake.h documents the handshake) ----
-  kRpcHello = 2000,            // initiator: version, label, id, key id, ephemeral key, nonce
-  kRpcWelcome = 2001,          // responder: id, key id, ephemeral key, nonce, stream header, MAC
-  kRpcConfirm = 2002,          // initiator: stream header, MAC
-  kRpcForwardRequest = 2003,   // an HTTP request forwarded to the leader (node/cluster_rpc.h)
+  kRpcHello = 2000,    // initiator: version, label, id, key id, ephemeral key, nonce
+  kRpcWelcome = 2001,  // responder: id, key id, ephemeral key, nonce, stream header, MAC
+  kRpcConfirm = 2002,  // initiator: stream header, MAC
+  kRpcForwardRequest =
+      2003,  // an HTTP request forwarded to the leader (node/cluster/cluster_rpc.h)
   kRpcForwardResponse = 2004,  // its answer
   kRpcFollowRequest = 2005,    // an observer asks a voter for the committed log after an index
   kRpcFollowResponse = 2006,   // entries, or a snapshot chunk

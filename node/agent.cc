@@ -15,7 +15,7 @@
 #include <optional>
 
 #include "core/crypto.h"
-#include "node/agent_cluster.h"
+#include "node/cluster/agent_cluster.h"
 #include "node/config/agent_flags.h"
 #include "node/host/data_dir.h"
 #include "node/host/node_identity.h"

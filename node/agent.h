@@ -1,6 +1,6 @@
 // The daemon behind `shoal agent`: it owns the event loop, the data dir and
 // its lock, the node identity, gossip membership (node/membership/agent_gossip.h), the
-// cluster (node/agent_cluster.h) and the HTTP API.
+// cluster (node/cluster/agent_cluster.h) and the HTTP API.
 //
 // Signals: SIGINT or SIGTERM shut it down cleanly (so does POST
 // /v1/agent/leave); a second one while that shutdown hangs exits at once.

@@ -7,7 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
-#include "node/agent_cluster_impl.h"
+#include "node/cluster/agent_cluster_impl.h"
 #include "node/host/test_faults.h"
 #include "node/kv_http.h"
 

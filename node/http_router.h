@@ -69,7 +69,7 @@ struct HttpRequest {
   std::string body;
   std::string remote;  // "ip:port" of the client, for logs
   // >0: another agent forwarded this request over the authenticated RPC
-  // channel (node/cluster_rpc.h); it was already authorised there.
+  // channel (node/cluster/cluster_rpc.h); it was already authorised there.
   uint8_t forwarded_hops = 0;
   // Set by the HTTP server: fires when the client goes away. Null for
   // requests that have no client connection (forwarded ones, tests).

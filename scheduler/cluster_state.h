@@ -33,7 +33,7 @@ inline constexpr uint8_t kClusterSnapshotVersion = 1;
 // version up to it. Bump it with every new entry type or version, and give
 // what needs it in schema_needed(). Agents advertise theirs in gossip, and a
 // leader proposes an entry only once every voter advertises at least what
-// it needs (the second half of the upgrade rule, node/upgrade_gate.h).
+// it needs (the second half of the upgrade rule, node/cluster/upgrade_gate.h).
 inline constexpr uint32_t kStateSchema = 1;
 
 // The schema an entry needs: 1 for every type and version of schema 1 (and

@@ -45,7 +45,7 @@ class AgentGossip {
   void add_self(nlohmann::json& self) const;
   void stop();
 
-  // For the cluster side (node/agent_cluster.h), on the agent's thread, after start():
+  // For the cluster side (node/cluster/agent_cluster.h), on the agent's thread, after start():
   // the gossip core (members, self), this node's metadata and a way to publish
   // a change to it (cluster id, role, bootstrap tags), and the cluster key the
   // RPC channel authenticates with (the insecure all-zero key with --insecure).

@@ -1,5 +1,5 @@
 // Fuzzes the decoders of the agents' forward and follow RPC messages
-// (node/cluster_rpc.h) with a peer's bytes: a frame's envelope, without its
+// (node/cluster/cluster_rpc.h) with a peer's bytes: a frame's envelope, without its
 // channel tag. Each decoder gets the whole input; nothing may crash, and
 // whatever decodes must re-encode to a frame with the right tag whose
 // envelope decodes to the same value.
@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "node/cluster_rpc.h"
+#include "node/cluster/cluster_rpc.h"
 
 namespace {
 

@@ -1,11 +1,11 @@
 // Failing over through every agent, not only the voters: with 3 voters and
 // 2 observers, writes through any surviving agent succeed again within a
 // few seconds of the leader's kill -9. Observers learn the new leader from
-// the voters they ask at once (node/follow_plan.h), not from gossip, which
+// the voters they ask at once (node/cluster/follow_plan.h), not from gossip, which
 // takes seconds to declare the old leader dead.
 //
 // A voter that autopilot replaced while it was away comes back as an
-// observer on its own, its old Raft log moved aside (node/replaced_voter.h).
+// observer on its own, its old Raft log moved aside (node/cluster/replaced_voter.h).
 //
 // Address blocks 127.0.29.N (HTTP port 28310) and 127.0.31.N (28320);
 // gossip +1, RPC +2.

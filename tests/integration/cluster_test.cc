@@ -26,7 +26,7 @@
 
 #include "core/crypto.h"
 #include "core/rng.h"
-#include "node/cluster_rpc.h"
+#include "node/cluster/cluster_rpc.h"
 #include "node/net/rpc_transport.h"
 #include "tests/integration/cluster_fixture.h"
 

@@ -30,7 +30,7 @@
 
 #include "core/crypto.h"
 #include "core/rng.h"
-#include "node/cluster_rpc.h"
+#include "node/cluster/cluster_rpc.h"
 #include "node/net/rpc_transport.h"
 #include "tests/integration/cluster.h"
 

@@ -7,18 +7,18 @@
 #include <utility>
 
 #include "gossip/types.h"
-#include "node/autopilot_loop.h"
-#include "node/cluster_bootstrap.h"
-#include "node/cluster_machine.h"
-#include "node/cluster_rpc.h"
+#include "node/cluster/autopilot_loop.h"
+#include "node/cluster/cluster_bootstrap.h"
+#include "node/cluster/cluster_machine.h"
+#include "node/cluster/cluster_rpc.h"
+#include "node/cluster/follow_client.h"
+#include "node/cluster/follow_holds.h"
+#include "node/cluster/follow_serve.h"
+#include "node/cluster/forward_router.h"
+#include "node/cluster/registry_writer.h"
+#include "node/cluster/replaced_voter.h"
 #include "node/consensus/raft_host.h"
 #include "node/consensus/raft_rpc.h"
-#include "node/follow_client.h"
-#include "node/follow_holds.h"
-#include "node/follow_serve.h"
-#include "node/forward_router.h"
-#include "node/registry_writer.h"
-#include "node/replaced_voter.h"
 #include "scheduler/cluster_state.h"
 #include "scheduler/kv_state.h"
 #include "scheduler/node_registry.h"
@@ -61,7 +61,7 @@ struct Handle {
 };
 using Router = node::ForwardRouter<Handle, uint32_t, NodeIndex>;
 
-// The agent's state machine (node/cluster_machine.h) with the ledger's
+// The agent's state machine (node/cluster/cluster_machine.h) with the ledger's
 // hooks: every entry applied for the first time, every snapshot restored.
 class LedgerMachine final : public node::StateMachine {
  public:

@@ -1,27 +1,27 @@
 // Agents on the simulator: the cluster control code an agent runs around
 // Raft, on many simulated agents at once, deterministically (one seed,
 // virtual time). Each agent holds the agent's own state machine
-// (node/cluster_machine.h: KV, node registry, snapshots) and is
+// (node/cluster/cluster_machine.h: KV, node registry, snapshots) and is
 //   - a member: a production RaftHost (node/consensus/raft_host.h) on a
 //     SimHostExecutor and its MemoryLogStore (its disk: it survives a crash
 //     minus unsynced writes); it serves the followed log to observers with
 //     the agent's FollowHolds (long polls) and
-//     follow_answer()/fill_follow_answer() (node/follow_serve.h);
+//     follow_answer()/fill_follow_answer() (node/cluster/follow_serve.h);
 //   - or an observer: no Raft log; it follows the committed log with the
-//     agent's FollowClient (node/follow_client.h), restoring snapshots
+//     agent's FollowClient (node/cluster/follow_client.h), restoring snapshots
 //     with ClusterMachine::restore_image() as the agent does.
 // Every agent takes writes from its own client and, when it does not lead,
 // forwards them to the leader it knows with the agent's ForwardRouter
-// (node/forward_router.h): waiting for a leader, 503 when nothing was done,
+// (node/cluster/forward_router.h): waiting for a leader, 503 when nothing was done,
 // 504 when a write may have been applied. Cluster RPC frames (follow and
-// forward) go through the production codec (node/cluster_rpc.h) on every
+// forward) go through the production codec (node/cluster/cluster_rpc.h) on every
 // hop. Agents publish gossip metadata (cluster id, role, zone,
 // --voter never, the bootstrap tag) and form the cluster with
-// --bootstrap-expect (node/cluster_bootstrap.h); the leader runs
-// AutopilotLoop (node/autopilot_loop.h) and the node registry writer
-// (node/registry_writer.h); a member without a leader probes the voters
+// --bootstrap-expect (node/cluster/cluster_bootstrap.h); the leader runs
+// AutopilotLoop (node/cluster/autopilot_loop.h) and the node registry writer
+// (node/cluster/registry_writer.h); a member without a leader probes the voters
 // (LeaderlessProbe) and steps out of Raft when replaced_by_cluster() says
-// the cluster replaced it, its log moved aside (node/replaced_voter.h); an
+// the cluster replaced it, its log moved aside (node/cluster/replaced_voter.h); an
 // observer a member replicates to opens its log (opens_raft_log()).
 //
 // What the simulator adds:
@@ -62,7 +62,7 @@
 #include <vector>
 
 #include "gossip/types.h"
-#include "node/follow_plan.h"
+#include "node/cluster/follow_plan.h"
 #include "raft/log_store.h"
 #include "raft/raft.h"
 #include "tests/sim/linearizability.h"
@@ -104,7 +104,7 @@ struct ClusterSimConfig {
   std::chrono::nanoseconds detect_min = std::chrono::seconds(2);
   std::chrono::nanoseconds detect_max = std::chrono::seconds(5);
   std::chrono::nanoseconds rejoin_seen_after = std::chrono::milliseconds(500);
-  // The agent's cluster tick (node/agent_cluster.cc) and the Raft host's.
+  // The agent's cluster tick (node/cluster/agent_cluster.cc) and the Raft host's.
   std::chrono::nanoseconds agent_tick = std::chrono::milliseconds(200);
   std::chrono::nanoseconds raft_tick = std::chrono::milliseconds(100);
   raft::Config raft;  // the agent's defaults; id filled in per agent
@@ -116,10 +116,10 @@ struct ClusterSimConfig {
   std::chrono::nanoseconds compact_min_interval = std::chrono::milliseconds(200);
   // Formation. 0: agents 0..voters-1 start with the first configuration.
   // N: every agent starts empty with --bootstrap-expect N and they form the
-  // cluster through gossip (node/cluster_bootstrap.h); `voters` is then
+  // cluster through gossip (node/cluster/cluster_bootstrap.h); `voters` is then
   // only where the writers' roles are counted from.
   uint32_t bootstrap_expect = 0;
-  // Autopilot on the leader (node/autopilot_loop.h): --voters,
+  // Autopilot on the leader (node/cluster/autopilot_loop.h): --voters,
   // --dead-voter-grace, the learner's stable time; each agent's zone
   // attribute (zones[i], none beyond the vector) and the agents started
   // with --voter never.
@@ -224,7 +224,7 @@ class ClusterHarness {
   // Gossip's member list as agent `viewer` sees it.
   std::vector<gossip::Member> members_seen_by(NodeIndex viewer) const;
   // The agent stops its Raft host, moves its log aside and goes on as an
-  // observer (node/replaced_voter.h).
+  // observer (node/cluster/replaced_voter.h).
   void step_out(NodeIndex i);
   void abandon_write(NodeIndex i);
   void on_restored(NodeIndex i, uint64_t index);

@@ -1,10 +1,10 @@
-// The agents' forward and follow RPC messages (node/cluster_rpc.h): every
+// The agents' forward and follow RPC messages (node/cluster/cluster_rpc.h): every
 // message survives a round trip, with empty and near-limit sizes; a frame is
 // the channel tag and then an envelope, and the decoders take the envelope
 // alone; wrong types, version 0, every truncation, broken invariants and
 // over-limit fields are refused with kDecode; fields appended by a newer
 // sender are ignored.
-#include "node/cluster_rpc.h"
+#include "node/cluster/cluster_rpc.h"
 
 #include <gtest/gtest.h>
 

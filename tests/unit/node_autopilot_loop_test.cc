@@ -1,11 +1,11 @@
-// AutopilotLoop (node/autopilot_loop.h): how often the leader looks, one
+// AutopilotLoop (node/cluster/autopilot_loop.h): how often the leader looks, one
 // change at a time, how long a learner has been caught up, and which
 // members it counts.
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "node/autopilot_loop.h"
+#include "node/cluster/autopilot_loop.h"
 
 namespace shoal::node {
 namespace {

@@ -1,9 +1,9 @@
-// Autopilot's decisions (node/autopilot.h): add a learner when voters are
+// Autopilot's decisions (node/cluster/autopilot.h): add a learner when voters are
 // missing (zone first), promote it once stable, only then remove the dead
 // voter; one change at a time; never the leader.
 #include <gtest/gtest.h>
 
-#include "node/autopilot.h"
+#include "node/cluster/autopilot.h"
 
 namespace shoal::node {
 namespace {

@@ -1,8 +1,8 @@
-// Cluster formation decisions (node/cluster_bootstrap.h): who publishes
+// Cluster formation decisions (node/cluster/cluster_bootstrap.h): who publishes
 // what, when the N candidates form, and when nobody may.
 #include <gtest/gtest.h>
 
-#include "node/cluster_bootstrap.h"
+#include "node/cluster/cluster_bootstrap.h"
 
 namespace shoal::node {
 namespace {

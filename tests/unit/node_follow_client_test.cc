@@ -1,11 +1,11 @@
-// FollowClient (node/follow_client.h): an observer's requests, what it takes
+// FollowClient (node/cluster/follow_client.h): an observer's requests, what it takes
 // from the answers, snapshot assembly and the probes for a new leader.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <vector>
 
-#include "node/follow_client.h"
+#include "node/cluster/follow_client.h"
 
 namespace shoal::node {
 namespace {

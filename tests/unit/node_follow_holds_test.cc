@@ -1,8 +1,8 @@
-// FollowHolds (node/follow_holds.h): which follow requests a voter holds as
+// FollowHolds (node/cluster/follow_holds.h): which follow requests a voter holds as
 // long polls, and when each becomes due.
 #include <gtest/gtest.h>
 
-#include "node/follow_holds.h"
+#include "node/cluster/follow_holds.h"
 
 namespace shoal::node {
 namespace {

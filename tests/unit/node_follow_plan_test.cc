@@ -1,10 +1,10 @@
-// FollowPlan (node/follow_plan.h): which voter an observer follows, and how
+// FollowPlan (node/cluster/follow_plan.h): which voter an observer follows, and how
 // fast it gives a source up.
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "node/follow_plan.h"
+#include "node/cluster/follow_plan.h"
 
 namespace shoal::node {
 namespace {

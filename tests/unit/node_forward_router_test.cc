@@ -1,4 +1,4 @@
-// ForwardRouter (node/forward_router.h): what becomes of a request forwarded
+// ForwardRouter (node/cluster/forward_router.h): what becomes of a request forwarded
 // to the leader or waiting for one, on plain ints and strings (no HTTP).
 #include <gtest/gtest.h>
 
@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "node/cluster_rpc.h"
-#include "node/forward_router.h"
+#include "node/cluster/cluster_rpc.h"
+#include "node/cluster/forward_router.h"
 
 namespace shoal::node {
 namespace {

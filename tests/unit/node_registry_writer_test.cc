@@ -1,9 +1,9 @@
-// The node registry writer's decision (node/registry_writer.h): which
+// The node registry writer's decision (node/cluster/registry_writer.h): which
 // NodeUpserts the leader proposes for what gossip shows against what the
 // registry holds.
 #include <gtest/gtest.h>
 
-#include "node/registry_writer.h"
+#include "node/cluster/registry_writer.h"
 
 namespace shoal::node {
 namespace {

@@ -1,8 +1,8 @@
-// replaced_by_cluster (node/replaced_voter.h): when a returning member may
+// replaced_by_cluster (node/cluster/replaced_voter.h): when a returning member may
 // drop its old Raft log, and every reason it must not.
 #include <gtest/gtest.h>
 
-#include "node/replaced_voter.h"
+#include "node/cluster/replaced_voter.h"
 
 namespace shoal::node {
 namespace {

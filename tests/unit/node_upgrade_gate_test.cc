@@ -1,10 +1,10 @@
-// The upgrade gate (node/upgrade_gate.h): the advertised schema tag, and
+// The upgrade gate (node/cluster/upgrade_gate.h): the advertised schema tag, and
 // which voter holds back an entry that needs a newer schema.
 #include <gtest/gtest.h>
 
 #include "core/msg_types.h"
 #include "core/wire.h"
-#include "node/upgrade_gate.h"
+#include "node/cluster/upgrade_gate.h"
 #include "scheduler/cluster_state.h"
 #include "scheduler/kv_state.h"
 #include "scheduler/node_registry.h"

@@ -1,5 +1,5 @@
 // FollowPlan: see follow_plan.h.
-#include "node/follow_plan.h"
+#include "node/cluster/follow_plan.h"
 
 #include <algorithm>
 

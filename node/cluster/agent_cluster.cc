@@ -1,6 +1,6 @@
 // AgentCluster: lifecycle, formation, the address book, role tracking,
 // autopilot and the node registry. See agent_cluster.h for the whole.
-#include "node/agent_cluster.h"
+#include "node/cluster/agent_cluster.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -11,15 +11,15 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "node/agent_cluster_impl.h"
-#include "node/autopilot_loop.h"
-#include "node/cluster_bootstrap.h"
+#include "node/cluster/agent_cluster_impl.h"
+#include "node/cluster/autopilot_loop.h"
+#include "node/cluster/cluster_bootstrap.h"
+#include "node/cluster/registry_writer.h"
+#include "node/cluster/upgrade_gate.h"
 #include "node/consensus/raft_recover.h"
 #include "node/host/atomic_file.h"
 #include "node/host/test_faults.h"
 #include "node/metrics_text.h"
-#include "node/registry_writer.h"
-#include "node/upgrade_gate.h"
 #include "raft/fault_fs.h"
 #include "scheduler/node_registry.h"
 

@@ -1,4 +1,4 @@
-#include "node/cluster_machine.h"
+#include "node/cluster/cluster_machine.h"
 
 #include <spdlog/spdlog.h>
 

@@ -1,7 +1,7 @@
 // ForwardRouter: see forward_router.h.
-#include "node/forward_router.h"
+#include "node/cluster/forward_router.h"
 
-#include "node/cluster_rpc.h"
+#include "node/cluster/cluster_rpc.h"
 
 namespace shoal::node {
 

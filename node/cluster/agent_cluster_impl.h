@@ -1,4 +1,4 @@
-// The parts of AgentCluster (node/agent_cluster.h), shared by its three .cc
+// The parts of AgentCluster (node/cluster/agent_cluster.h), shared by its three .cc
 // files: agent_cluster.cc (lifecycle, formation, address book, autopilot,
 // node registry), cluster_rpc_service.cc (forwarding and the followed log)
 // and cluster_http.cc (the HTTP endpoints). Internal to node/.
@@ -21,19 +21,19 @@
 #include <vector>
 
 #include "core/time.h"
-#include "node/agent_cluster.h"
-#include "node/autopilot_loop.h"
 #include "node/blocking_queries.h"
-#include "node/cluster_machine.h"
-#include "node/cluster_rpc.h"
+#include "node/cluster/agent_cluster.h"
+#include "node/cluster/autopilot_loop.h"
+#include "node/cluster/cluster_machine.h"
+#include "node/cluster/cluster_rpc.h"
+#include "node/cluster/follow_client.h"
+#include "node/cluster/follow_holds.h"
+#include "node/cluster/follow_plan.h"
+#include "node/cluster/forward_router.h"
+#include "node/cluster/replaced_voter.h"
 #include "node/consensus/raft_host.h"
 #include "node/consensus/raft_rpc.h"
-#include "node/follow_client.h"
-#include "node/follow_holds.h"
-#include "node/follow_plan.h"
-#include "node/forward_router.h"
 #include "node/net/rpc_transport.h"
-#include "node/replaced_voter.h"
 
 namespace shoal::raft {
 class FaultFs;
@@ -69,7 +69,7 @@ struct PeerInfo {
   std::string cluster_id;
   std::string zone;
   bool may_vote = true;
-  std::optional<uint32_t> state_schema;  // node/upgrade_gate.h
+  std::optional<uint32_t> state_schema;  // node/cluster/upgrade_gate.h
 };
 
 struct AgentCluster::Impl {
@@ -177,7 +177,7 @@ struct AgentCluster::Impl {
   // A member that has known no leader for kLeaderlessProbeAfter asks the
   // voters it knows who leads, once per kLeaderlessProbeEvery.
   void probe_while_leaderless();
-  // The cluster replaced this agent (node/replaced_voter.h): stops the Raft
+  // The cluster replaced this agent (node/cluster/replaced_voter.h): stops the Raft
   // host, moves <data-dir>/raft aside and goes on as an observer.
   void step_out_of_raft(const std::string& why);
   // The voters an observer may follow, in id order.

@@ -1,4 +1,4 @@
-#include "node/autopilot.h"
+#include "node/cluster/autopilot.h"
 
 #include <algorithm>
 #include <map>

@@ -1,5 +1,5 @@
 // FollowClient: see follow_client.h.
-#include "node/follow_client.h"
+#include "node/cluster/follow_client.h"
 
 #include <chrono>
 #include <utility>

@@ -1,9 +1,9 @@
 // follow_answer / fill_follow_answer: see follow_serve.h.
-#include "node/follow_serve.h"
+#include "node/cluster/follow_serve.h"
 
 #include <algorithm>
 
-#include "node/follow_client.h"
+#include "node/cluster/follow_client.h"
 
 namespace shoal::node {
 

@@ -6,9 +6,9 @@
 // gives the response's head (cluster id, leader, term, configuration) and
 // the byte limit for RaftHost::read_committed(); fill_follow_answer() adds
 // the entries, or a chunk of the snapshot, once the read is done. Whether to
-// answer now or hold the request as a long poll is node/follow_holds.h.
+// answer now or hold the request as a long poll is node/cluster/follow_holds.h.
 //
-// The agent (node/cluster_follow.cc) and the multi-agent simulation
+// The agent (node/cluster/cluster_follow.cc) and the multi-agent simulation
 // (tests/sim/cluster_harness.h) share these.
 #pragma once
 
@@ -18,7 +18,7 @@
 
 #include "core/ids.h"
 #include "core/status.h"
-#include "node/cluster_rpc.h"
+#include "node/cluster/cluster_rpc.h"
 #include "node/consensus/raft_host.h"
 
 namespace shoal::node {

@@ -1,4 +1,4 @@
-// AutopilotLoop: when the leader runs autopilot (node/autopilot.h) and what
+// AutopilotLoop: when the leader runs autopilot (node/cluster/autopilot.h) and what
 // it feeds it (pure: the time, the leader's Raft status and gossip's view of
 // the members come in; the one membership change to propose goes out).
 //
@@ -11,7 +11,7 @@
 // altogether). "Caught up for" is measured here: how long a member's
 // match has stayed within kCaughtUpSlack of the leader's last index.
 //
-// The agent (node/agent_cluster.cc) and the multi-agent simulation
+// The agent (node/cluster/agent_cluster.cc) and the multi-agent simulation
 // (tests/sim/cluster_harness.h) drive this same class.
 #pragma once
 
@@ -24,7 +24,7 @@
 
 #include "core/ids.h"
 #include "core/time.h"
-#include "node/autopilot.h"
+#include "node/cluster/autopilot.h"
 #include "node/consensus/raft_host.h"
 
 namespace shoal::node {

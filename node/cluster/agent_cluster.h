@@ -10,7 +10,7 @@
 //
 // Any agent answers any request: what needs the leader (writes, linearizable
 // reads on observers, transfer-leader) is forwarded to it over RPC
-// (node/cluster_rpc.h); with no leader known the answer is 503 with a
+// (node/cluster/cluster_rpc.h); with no leader known the answer is 503 with a
 // Retry-After.
 //
 // Threads: everything here runs on the agent's io_context thread, except the

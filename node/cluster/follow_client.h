@@ -3,9 +3,9 @@
 // apply and a snapshot image to restore go out; no sockets, no clock).
 //
 // An observer keeps no Raft log. It asks one voter at a time for the
-// committed entries after its applied index (a long poll, node/cluster_rpc.h
+// committed entries after its applied index (a long poll, node/cluster/cluster_rpc.h
 // FollowRequest), and which voter, and when to give it up, is its FollowPlan
-// (node/follow_plan.h). Besides that one request it sends probes
+// (node/cluster/follow_plan.h). Besides that one request it sends probes
 // (max_bytes 0) to the other voters when the plan gives a source up, or when
 // the connection to the leader it forwards to breaks: the first voter to
 // report a newer term or a leader where none was known wins, so a new leader
@@ -18,10 +18,10 @@
 // assembled here too; the whole image comes out once complete.
 //
 // Members of the configuration (voters, learners) use the probe ids only:
-// a member with no leader probes the voters (node/cluster_rejoin.cc) and
+// a member with no leader probes the voters (node/cluster/cluster_rejoin.cc) and
 // hands the answers to take_probe().
 //
-// The agent (node/cluster_follow.cc) and the multi-agent simulation
+// The agent (node/cluster/cluster_follow.cc) and the multi-agent simulation
 // (tests/sim/cluster_harness.h) drive this same class.
 #pragma once
 
@@ -35,8 +35,8 @@
 
 #include "core/ids.h"
 #include "core/time.h"
-#include "node/cluster_rpc.h"
-#include "node/follow_plan.h"
+#include "node/cluster/cluster_rpc.h"
+#include "node/cluster/follow_plan.h"
 #include "raft/types.h"
 
 namespace shoal::node {

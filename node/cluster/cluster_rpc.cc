@@ -1,4 +1,4 @@
-#include "node/cluster_rpc.h"
+#include "node/cluster/cluster_rpc.h"
 
 #include "core/msg_types.h"
 #include "core/wire.h"

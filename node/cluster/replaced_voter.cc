@@ -1,5 +1,5 @@
 // replaced_by_cluster: see replaced_voter.h.
-#include "node/replaced_voter.h"
+#include "node/cluster/replaced_voter.h"
 
 namespace shoal::node {
 

@@ -1,5 +1,5 @@
 // AutopilotLoop: see autopilot_loop.h.
-#include "node/autopilot_loop.h"
+#include "node/cluster/autopilot_loop.h"
 
 #include <vector>
 

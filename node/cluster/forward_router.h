@@ -89,7 +89,7 @@ struct ForwardRoute {
   NodeId avoid;     // kWait
 };
 // `hops`: how many agents forwarded the request already (0: from this
-// agent's own client). After kMaxForwardHops (node/cluster_rpc.h) it stops:
+// agent's own client). After kMaxForwardHops (node/cluster/cluster_rpc.h) it stops:
 // the agents disagree on who leads, which a moment will settle.
 ForwardRoute route_forward(uint8_t hops, const LeaderView& v);
 

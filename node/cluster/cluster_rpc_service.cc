@@ -1,12 +1,12 @@
 // AgentCluster's RPC channels besides Raft: requests forwarded to the leader
-// and the log that observers follow (node/cluster_rpc.h has the messages).
+// and the log that observers follow (node/cluster/cluster_rpc.h has the messages).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/field.hpp>
 
-#include "node/agent_cluster_impl.h"
+#include "node/cluster/agent_cluster_impl.h"
 #include "raft/codec.h"
 
 namespace shoal::node {

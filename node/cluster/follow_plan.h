@@ -2,7 +2,7 @@
 // when it asks (pure: times come in, decisions go out; no sockets, no clock).
 //
 // An observer keeps no Raft log: it asks a voter for the committed entries
-// after its applied index (node/cluster_rpc.h, follow). The voter holds the
+// after its applied index (node/cluster/cluster_rpc.h, follow). The voter holds the
 // request (a long poll) until there is something new, the leader or term it
 // knows changes, or `wait` has passed; so a caught-up observer learns of a
 // new entry within one network trip of the voter applying it, and of a new

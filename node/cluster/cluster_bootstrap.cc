@@ -1,4 +1,4 @@
-#include "node/cluster_bootstrap.h"
+#include "node/cluster/cluster_bootstrap.h"
 
 #include <sodium.h>
 

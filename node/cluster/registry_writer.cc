@@ -1,4 +1,4 @@
-#include "node/registry_writer.h"
+#include "node/cluster/registry_writer.h"
 
 namespace shoal::node {
 

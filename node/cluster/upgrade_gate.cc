@@ -1,5 +1,5 @@
 // The upgrade gate: see upgrade_gate.h.
-#include "node/upgrade_gate.h"
+#include "node/cluster/upgrade_gate.h"
 
 #include <charconv>
 

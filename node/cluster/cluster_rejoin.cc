@@ -1,5 +1,5 @@
 // A member that the cluster left behind steps out of Raft and follows the
-// log as an observer (node/replaced_voter.h says when).
+// log as an observer (node/cluster/replaced_voter.h says when).
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "node/agent_cluster_impl.h"
+#include "node/cluster/agent_cluster_impl.h"
 #include "node/consensus/raft_recover.h"
 
 namespace shoal::node {

@@ -2,7 +2,7 @@
 // voter's view and the time come in; which requests to answer goes out).
 //
 // An observer that has applied everything the voter has asks with a wait
-// (FollowRequest::wait_ms, node/cluster_rpc.h). The voter holds such a
+// (FollowRequest::wait_ms, node/cluster/cluster_rpc.h). The voter holds such a
 // request only while holding it loses nothing: it is not a probe or a
 // snapshot transfer, the observer is in the voter's term (a newer or older
 // term is news to send now), and the voter has applied nothing after the
@@ -23,7 +23,7 @@
 
 #include "core/ids.h"
 #include "core/time.h"
-#include "node/cluster_rpc.h"
+#include "node/cluster/cluster_rpc.h"
 
 namespace shoal::node {
 

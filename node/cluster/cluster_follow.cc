@@ -1,15 +1,15 @@
-// The log that observers follow (node/cluster_rpc.h, follow): voters serve
+// The log that observers follow (node/cluster/cluster_rpc.h, follow): voters serve
 // it, holding a caught-up observer's request until there is something new
 // (a long poll); observers choose their source with a FollowPlan
-// (node/follow_plan.h), which gives a source up as soon as its connection
+// (node/cluster/follow_plan.h), which gives a source up as soon as its connection
 // breaks or it falls silent, instead of waiting for gossip to call it dead.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
-#include "node/agent_cluster_impl.h"
-#include "node/follow_serve.h"
-#include "node/replaced_voter.h"
+#include "node/cluster/agent_cluster_impl.h"
+#include "node/cluster/follow_serve.h"
+#include "node/cluster/replaced_voter.h"
 
 namespace shoal::node {
 

@@ -14,7 +14,7 @@
 // operator decisions already in the registry: an upsert carries them over
 // instead of resetting them from gossip, which knows nothing of them.
 //
-// The agent (node/agent_cluster.cc) keeps the side effects and the pacing:
+// The agent (node/cluster/agent_cluster.cc) keeps the side effects and the pacing:
 // it calls this every few seconds while it leads and nothing it proposed
 // is still in flight, checks each entry against the upgrade gate, and
 // proposes them. A simulation drives the same function with its own
