@@ -21,9 +21,9 @@
 #include "node/host/node_identity.h"
 #include "node/host/test_faults.h"
 #include "node/host/version.h"
-#include "node/http_server.h"
+#include "node/http/http_server.h"
+#include "node/http/metrics_text.h"
 #include "node/membership/agent_gossip.h"
-#include "node/metrics_text.h"
 #include "node/net/fd_limit.h"
 
 namespace shoal::node {

@@ -19,7 +19,7 @@
 #include "node/consensus/raft_recover.h"
 #include "node/host/atomic_file.h"
 #include "node/host/test_faults.h"
-#include "node/metrics_text.h"
+#include "node/http/metrics_text.h"
 #include "raft/fault_fs.h"
 #include "scheduler/node_registry.h"
 

@@ -25,7 +25,7 @@
 #include "core/status.h"
 #include "node/config/agent_config.h"
 #include "node/host/node_identity.h"
-#include "node/http_router.h"
+#include "node/http/http_router.h"
 #include "node/membership/agent_gossip.h"
 
 namespace shoal::node {

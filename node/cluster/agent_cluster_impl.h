@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "core/time.h"
-#include "node/blocking_queries.h"
 #include "node/cluster/agent_cluster.h"
 #include "node/cluster/autopilot_loop.h"
 #include "node/cluster/cluster_machine.h"
@@ -33,6 +32,7 @@
 #include "node/cluster/replaced_voter.h"
 #include "node/consensus/raft_host.h"
 #include "node/consensus/raft_rpc.h"
+#include "node/http/blocking_queries.h"
 #include "node/net/rpc_transport.h"
 
 namespace shoal::raft {

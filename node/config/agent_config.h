@@ -66,7 +66,7 @@ struct AgentConfig {
   // raft_snapshot_threshold); a tenth of them stay in the log for followers.
   int raft_snapshot_threshold = 10000;
   // HTTP: the most blocking queries (GET ...?index=N) that may wait at once;
-  // beyond it they are answered 429 (node/blocking_queries.h).
+  // beyond it they are answered 429 (node/http/blocking_queries.h).
   int http_max_blocking_queries = 4096;
 
   // Set by finalize() from the above.

@@ -10,7 +10,7 @@
 #include "node/host/host_facts.h"
 #include "node/host/keyring_file.h"
 #include "node/host/version.h"
-#include "node/keyring_http.h"
+#include "node/http/keyring_http.h"
 #include "node/membership/gossip_host.h"
 #include "node/membership/gossip_metrics.h"
 #include "node/membership/keyring_service.h"

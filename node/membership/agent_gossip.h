@@ -18,7 +18,7 @@
 #include "gossip/gossip.h"
 #include "node/config/agent_config.h"
 #include "node/host/node_identity.h"
-#include "node/http_router.h"
+#include "node/http/http_router.h"
 
 namespace shoal::node {
 

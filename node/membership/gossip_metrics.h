@@ -3,8 +3,8 @@
 // counters (gossip::Stats).
 #pragma once
 
+#include "node/http/metrics_text.h"
 #include "node/membership/gossip_host.h"
-#include "node/metrics_text.h"
 #include "node/net/gossip_channel.h"
 
 namespace shoal::node {

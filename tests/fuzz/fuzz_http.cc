@@ -16,8 +16,8 @@
 #include <variant>
 
 #include "core/time.h"
-#include "node/http_router.h"
-#include "node/kv_http.h"
+#include "node/http/http_router.h"
+#include "node/http/kv_http.h"
 
 namespace {
 

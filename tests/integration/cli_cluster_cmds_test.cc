@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "node/http_router.h"
-#include "node/http_server.h"
+#include "node/http/http_router.h"
+#include "node/http/http_server.h"
 #include "tests/integration/harness.h"
 
 namespace shoal::testing {

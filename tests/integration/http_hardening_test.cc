@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "node/http_server.h"
+#include "node/http/http_server.h"
 #include "tests/integration/harness.h"
 
 namespace shoal::testing {

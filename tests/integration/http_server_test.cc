@@ -1,6 +1,6 @@
 // node::HttpServer in process, on real loopback sockets (127.0.2.20, a free
 // port per test): routing, keep-alive, limits, timeouts and shutdown.
-#include "node/http_server.h"
+#include "node/http/http_server.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The HTTP API's defences that need no socket: the token check on a header
-// (node/http_router.h), the generic 500, the cancel signal, the connection
-// cap derived from the descriptor limit (node/http_server.h) and the bounded
-// set of blocking queries (node/blocking_queries.h).
+// (node/http/http_router.h), the generic 500, the cancel signal, the connection
+// cap derived from the descriptor limit (node/http/http_server.h) and the bounded
+// set of blocking queries (node/http/blocking_queries.h).
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -10,9 +10,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "node/blocking_queries.h"
-#include "node/http_router.h"
-#include "node/http_server.h"
+#include "node/http/blocking_queries.h"
+#include "node/http/http_router.h"
+#include "node/http/http_server.h"
 
 namespace shoal::node {
 namespace {

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "node/host/keyring_file.h"
-#include "node/keyring_http.h"
+#include "node/http/keyring_http.h"
 #include "node/membership/keyring_query.h"
 
 namespace shoal::node {

@@ -1,9 +1,9 @@
-// KV HTTP request parsing and rendering (node/kv_http.h).
+// KV HTTP request parsing and rendering (node/http/kv_http.h).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "node/kv_http.h"
+#include "node/http/kv_http.h"
 
 namespace shoal::node {
 namespace {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "node/metrics_text.h"
+#include "node/http/metrics_text.h"
 
 namespace shoal::node {
 namespace {

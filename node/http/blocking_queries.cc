@@ -1,4 +1,4 @@
-#include "node/blocking_queries.h"
+#include "node/http/blocking_queries.h"
 
 #include <utility>
 

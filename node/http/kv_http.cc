@@ -1,4 +1,4 @@
-#include "node/kv_http.h"
+#include "node/http/kv_http.h"
 
 #include <sodium.h>
 

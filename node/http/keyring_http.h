@@ -12,7 +12,7 @@
 #include <string_view>
 #include <variant>
 
-#include "node/http_router.h"
+#include "node/http/http_router.h"
 #include "node/membership/keyring_query.h"
 
 namespace shoal::node {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "node/http_router.h"
+#include "node/http/http_router.h"
 
 namespace shoal::node {
 

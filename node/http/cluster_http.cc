@@ -9,7 +9,7 @@
 
 #include "node/cluster/agent_cluster_impl.h"
 #include "node/host/test_faults.h"
-#include "node/kv_http.h"
+#include "node/http/kv_http.h"
 
 namespace shoal::node {
 

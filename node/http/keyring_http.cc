@@ -1,4 +1,4 @@
-#include "node/keyring_http.h"
+#include "node/http/keyring_http.h"
 
 #include <nlohmann/json.hpp>
 #include <string>

@@ -20,7 +20,7 @@
 #include <variant>
 #include <vector>
 
-#include "node/http_router.h"
+#include "node/http/http_router.h"
 #include "scheduler/kv_state.h"
 
 namespace shoal::node {

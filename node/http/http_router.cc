@@ -1,4 +1,4 @@
-#include "node/http_router.h"
+#include "node/http/http_router.h"
 
 #include <sodium.h>
 #include <spdlog/spdlog.h>

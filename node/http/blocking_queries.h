@@ -19,7 +19,7 @@
 #include <map>
 #include <memory>
 
-#include "node/http_router.h"
+#include "node/http/http_router.h"
 
 namespace shoal::node {
 

@@ -1,4 +1,4 @@
-#include "node/http_server.h"
+#include "node/http/http_server.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
