@@ -40,6 +40,7 @@ Runner add_raft(CLI::App& cmd);
 Runner add_raft_failover(CLI::App& cmd);
 Runner add_observer_lag(CLI::App& cmd);
 Runner add_cluster_failover(CLI::App& cmd);
+Runner add_linearizability(CLI::App& cmd);
 
 // The p-quantile (0..1) of `v`, nearest rank; -1 when `v` is empty.
 double percentile(std::vector<double> v, double p);

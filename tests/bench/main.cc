@@ -30,6 +30,9 @@ constexpr Subcommand kSubcommands[] = {
      &shoal::bench::add_cluster_failover},
     {"observer-lag", "real agents: time from a write's commit to an observer applying it",
      &shoal::bench::add_observer_lag},
+    {"linearizability",
+     "the KV linearizability checker on random histories: a linearizable one and a stale read",
+     &shoal::bench::add_linearizability},
 };
 
 std::string known_names() {
