@@ -7,9 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <boost/beast/http/verb.hpp>
+#include <chrono>
+#include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +27,21 @@ namespace http = boost::beast::http;
 class ClusterTest : public ::testing::Test {
  public:
   TestAgent& agent(size_t i) { return *agents_[i]; }
+
+  // A request through agent i carrying the API token (api_token_), on a
+  // fresh connection; nullopt when the agent does not answer. HttpConnection
+  // sends no headers of its own, so the request is written raw.
+  std::optional<HttpResult> authed(size_t i, const std::string& method, const std::string& target,
+                                   const std::string& body = {}, Millis timeout = 10s) const {
+    HttpConnection c;
+    if (!c.connect(agents_[i]->ip(), agents_[i]->http_port())) return std::nullopt;
+    const std::string req =
+        method + " " + target + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + api_token_ +
+        "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+        body;
+    if (!c.send_raw(req)) return std::nullopt;
+    return c.read_response(timeout);
+  }
 
  protected:
   // Agents a1..an on 127.0.<block>.<i+1>; all join a1. Everyone gets the
@@ -71,6 +89,37 @@ class ClusterTest : public ::testing::Test {
         },
         10s, 50ms))
         << logs();
+  }
+
+  // Starts a1..a3 with --bootstrap-expect 3 and --api-token api_token_ and
+  // waits until all three report the same leader (its id in *leader) and
+  // three voters, which must happen within 5 s of the wait for health ending
+  // (the time from the start is printed). The token guards everything but
+  // health, so status is read through authed().
+  void start_three_with_token(std::string* leader) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < 3; ++i) start(i, {"--bootstrap-expect", "3", "--api-token", api_token_});
+    ASSERT_NO_FATAL_FAILURE(wait_healthy());
+    ASSERT_TRUE(eventually(
+        [&] {
+          std::set<std::string> leaders;
+          for (size_t i = 0; i < 3; ++i) {
+            auto r = authed(i, "GET", "/v1/status", {}, 5s);
+            if (!r || r->status != 200) return false;
+            json s = json::parse(r->body, nullptr, false);
+            if (!s.is_object() || s.value("leader", "").empty() || s.value("voters", 0) != 3) {
+              return false;
+            }
+            leaders.insert(s.value("leader", ""));
+          }
+          *leader = *leaders.begin();
+          return leaders.size() == 1;
+        },
+        5s, 50ms))
+        << logs();
+    const auto formed = std::chrono::steady_clock::now() - t0;
+    std::cerr << "formed in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(formed).count() << " ms\n";
   }
 
   json status(size_t i) const { return agents_[i]->get_json("/v1/status"); }
@@ -128,6 +177,7 @@ class ClusterTest : public ::testing::Test {
 
   TempDir root_;
   std::string key_ = new_key();
+  std::string api_token_ = "s3cret";  // only for agents started with --api-token
   int block_ = 0;
   uint16_t http_port_ = 0;
   std::vector<std::unique_ptr<TestAgent>> agents_;

@@ -7,8 +7,9 @@
 // token is enforced, and a wrong-key peer gets nothing through RPC.
 //
 // Address blocks (one per test, so ctest can run them in parallel):
-// 127.0.12.N .. 127.0.19.N and 127.0.26.N .. 127.0.28.N, HTTP ports 282N0,
-// gossip +1, RPC +2.
+// 127.0.12.N .. 127.0.19.N and 127.0.26.N .. 127.0.28.N with HTTP ports
+// 28200 .. 28300, and 127.0.33.N .. 127.0.36.N with 28340 .. 28370 (one
+// block and port per test, in steps of 10); gossip +1, RPC +2.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -33,126 +34,118 @@
 namespace shoal::testing {
 namespace {
 
-TEST_F(ClusterTest, ThreeAgentsFormAClusterAndServeKvThroughAnyAgent) {
-  add_agents(3, 12, 28200);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < 3; ++i) start(i, {"--bootstrap-expect", "3", "--api-token", "s3cret"});
-  // The token guards everything but health, so status needs it: read it raw.
-  ASSERT_NO_FATAL_FAILURE(wait_healthy());
-  auto authed_status = [&](size_t i) {
-    HttpConnection c;
-    if (!c.connect(agents_[i]->ip(), agents_[i]->http_port())) return json();
-    // HttpConnection sends no headers of its own; use a raw request.
-    std::string req =
-        "GET /v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n"
-        "Connection: close\r\n\r\n";
-    if (!c.send_raw(req)) return json();
-    auto r = c.read_response();
-    if (!r || r->status != 200) return json();
-    return json::parse(r->body, nullptr, false);
-  };
-  std::string leader;
-  ASSERT_TRUE(eventually(
-      [&] {
-        std::set<std::string> leaders;
-        for (size_t i = 0; i < 3; ++i) {
-          json s = authed_status(i);
-          if (!s.is_object() || s.value("leader", "").empty() || s.value("voters", 0) != 3) {
-            return false;
-          }
-          leaders.insert(s.value("leader", ""));
-        }
-        leader = *leaders.begin();
-        return leaders.size() == 1;
-      },
-      5s, 50ms))
-      << logs();
-  const auto formed = std::chrono::steady_clock::now() - t0;
-  std::cerr << "formed in " << std::chrono::duration_cast<std::chrono::milliseconds>(formed).count()
-            << " ms\n";
+// ---- Three agents with --bootstrap-expect 3 and an API token ----
+//
+// Each test starts its own cluster through start_three_with_token(), which
+// also checks that they form one cluster (one leader, three voters) within
+// 5 s. Every request but health carries the token (authed()).
 
-  // Without the token: 403, and nothing is written. Health stays open.
-  auto denied = kv(1, http::verb::put, "/v1/kv/app/x", "v");
-  ASSERT_TRUE(denied);
-  EXPECT_EQ(denied->status, 403u) << denied->body;
-  auto health = http_get(agents_[1]->ip(), agents_[1]->http_port(), "/v1/agent/health");
-  ASSERT_TRUE(health);
-  EXPECT_EQ(health->status, 200u);
-
-  auto send = [&](size_t i, const std::string& method, const std::string& target,
-                  const std::string& body) -> std::optional<HttpResult> {
-    HttpConnection c;
-    if (!c.connect(agents_[i]->ip(), agents_[i]->http_port())) return std::nullopt;
-    std::string req = method + " " + target +
-                      " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n"
-                      "Connection: close\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\n\r\n" + body;
-    if (!c.send_raw(req)) return std::nullopt;
-    return c.read_response(10s);
-  };
-  // A write through every agent (followers forward it), read back through the others.
+// Writes app/k<i> = "value-<i>" through agent i, for each of the three agents
+// (the followers forward theirs to the leader over RPC), and reads each back
+// through the next agent.
+void write_through_each_agent(const ClusterTest& t) {
   for (size_t i = 0; i < 3; ++i) {
     const std::string key = "app/k" + std::to_string(i);
-    auto w = send(i, "PUT", "/v1/kv/" + key, "value-" + std::to_string(i));
+    auto w = t.authed(i, "PUT", "/v1/kv/" + key, "value-" + std::to_string(i));
     ASSERT_TRUE(w);
     ASSERT_EQ(w->status, 200u) << w->body;
     EXPECT_TRUE(w->body.starts_with("true")) << w->body;
     EXPECT_FALSE(w->header("x-shoal-index").empty());
     const size_t other = (i + 1) % 3;
-    auto r = send(other, "GET", "/v1/kv/" + key + "?raw", "");
+    auto r = t.authed(other, "GET", "/v1/kv/" + key + "?raw");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200u) << r->body;
     EXPECT_EQ(r->body, "value-" + std::to_string(i));
   }
-  auto denied_read = send(0, "GET", "/v1/kv/app/x", "");
-  ASSERT_TRUE(denied_read);
-  EXPECT_EQ(denied_read->status, 404u) << "the unauthenticated PUT must not have written";
+}
 
-  // The JSON form carries indexes; CAS with a stale index is 409 and changes nothing.
-  auto entry = send(2, "GET", "/v1/kv/app/k0", "");
-  ASSERT_TRUE(entry);
-  ASSERT_EQ(entry->status, 200u);
-  json e = json::parse(entry->body, nullptr, false);
-  ASSERT_TRUE(e.is_object()) << entry->body;
-  const uint64_t modify = e.value("modify_index", uint64_t{0});
-  ASSERT_GT(modify, 0u);
-  auto ok = send(1, "PUT", "/v1/kv/app/k0?cas=" + std::to_string(modify), "second");
-  ASSERT_TRUE(ok);
-  EXPECT_EQ(ok->status, 200u) << ok->body;
-  auto conflict = send(2, "PUT", "/v1/kv/app/k0?cas=" + std::to_string(modify), "third");
-  ASSERT_TRUE(conflict);
-  EXPECT_EQ(conflict->status, 409u) << conflict->body;
-  auto create_only = send(0, "PUT", "/v1/kv/app/k1?cas=0", "again");
-  ASSERT_TRUE(create_only);
-  EXPECT_EQ(create_only->status, 409u) << create_only->body;
-  for (size_t i = 0; i < 3; ++i) {
-    auto v = send(i, "GET", "/v1/kv/app/k0?raw", "");
-    ASSERT_TRUE(v);
-    EXPECT_EQ(v->body, "second") << "agent " << i;
-  }
-
-  // Listing and recursive delete.
-  auto list = send(1, "GET", "/v1/kv/app/?recurse", "");
-  ASSERT_TRUE(list);
-  ASSERT_EQ(list->status, 200u);
-  json items = json::parse(list->body, nullptr, false);
-  ASSERT_TRUE(items.is_array());
-  EXPECT_EQ(items.size(), 3u);
-  auto del = send(2, "DELETE", "/v1/kv/app/?recurse", "");
-  ASSERT_TRUE(del);
-  EXPECT_EQ(del->status, 200u) << del->body;
-  auto gone = send(0, "GET", "/v1/kv/app/k2", "");
-  ASSERT_TRUE(gone);
-  EXPECT_EQ(gone->status, 404u);
-
+TEST_F(ClusterTest, ThreeAgentsFormOneClusterOfThreeVotersWithinFiveSeconds) {
+  add_agents(3, 12, 28200);
+  std::string leader;
+  ASSERT_NO_FATAL_FAILURE(start_three_with_token(&leader));
   // Raft peers: three voters, one leader, no observers.
-  auto peers = send(0, "GET", "/v1/raft/peers", "");
+  auto peers = authed(0, "GET", "/v1/raft/peers");
   ASSERT_TRUE(peers);
   json p = json::parse(peers->body, nullptr, false);
   ASSERT_TRUE(p.is_object()) << peers->body;
   EXPECT_EQ(p["voters"].size(), 3u);
   EXPECT_EQ(p["observers"].size(), 0u);
   EXPECT_EQ(p.value("leader", ""), leader);
+}
+
+TEST_F(ClusterTest, WithoutTheApiTokenAWriteIs403AndWritesNothingWhileHealthStaysOpen) {
+  add_agents(3, 33, 28340);
+  std::string leader;
+  ASSERT_NO_FATAL_FAILURE(start_three_with_token(&leader));
+  auto denied = kv(1, http::verb::put, "/v1/kv/app/x", "v");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 403u) << denied->body;
+  auto health = http_get(agents_[1]->ip(), agents_[1]->http_port(), "/v1/agent/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200u);
+  // A write with the token through the same agent commits after anything
+  // the denied one could have done; then app/x must still be missing.
+  auto later = authed(1, "PUT", "/v1/kv/app/y", "v");
+  ASSERT_TRUE(later);
+  ASSERT_EQ(later->status, 200u) << later->body;
+  auto denied_read = authed(0, "GET", "/v1/kv/app/x");
+  ASSERT_TRUE(denied_read);
+  EXPECT_EQ(denied_read->status, 404u) << "the unauthenticated PUT must not have written";
+}
+
+TEST_F(ClusterTest, AWriteThroughAnyAgentIsForwardedToTheLeaderAndReadThroughAnother) {
+  add_agents(3, 34, 28350);
+  std::string leader;
+  ASSERT_NO_FATAL_FAILURE(start_three_with_token(&leader));
+  ASSERT_NO_FATAL_FAILURE(write_through_each_agent(*this));
+}
+
+TEST_F(ClusterTest, ACasWithAStaleIndexIs409AndChangesNothingOnAnyAgent) {
+  add_agents(3, 35, 28360);
+  std::string leader;
+  ASSERT_NO_FATAL_FAILURE(start_three_with_token(&leader));
+  ASSERT_NO_FATAL_FAILURE(write_through_each_agent(*this));
+  // The JSON form carries indexes; CAS with a stale index is 409 and changes nothing.
+  auto entry = authed(2, "GET", "/v1/kv/app/k0");
+  ASSERT_TRUE(entry);
+  ASSERT_EQ(entry->status, 200u);
+  json e = json::parse(entry->body, nullptr, false);
+  ASSERT_TRUE(e.is_object()) << entry->body;
+  const uint64_t modify = e.value("modify_index", uint64_t{0});
+  ASSERT_GT(modify, 0u);
+  auto ok = authed(1, "PUT", "/v1/kv/app/k0?cas=" + std::to_string(modify), "second");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200u) << ok->body;
+  auto conflict = authed(2, "PUT", "/v1/kv/app/k0?cas=" + std::to_string(modify), "third");
+  ASSERT_TRUE(conflict);
+  EXPECT_EQ(conflict->status, 409u) << conflict->body;
+  auto create_only = authed(0, "PUT", "/v1/kv/app/k1?cas=0", "again");
+  ASSERT_TRUE(create_only);
+  EXPECT_EQ(create_only->status, 409u) << create_only->body;
+  for (size_t i = 0; i < 3; ++i) {
+    auto v = authed(i, "GET", "/v1/kv/app/k0?raw");
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->body, "second") << "agent " << i;
+  }
+}
+
+TEST_F(ClusterTest, ARecursiveListAndDeleteCoverEveryKeyUnderThePrefix) {
+  add_agents(3, 36, 28370);
+  std::string leader;
+  ASSERT_NO_FATAL_FAILURE(start_three_with_token(&leader));
+  ASSERT_NO_FATAL_FAILURE(write_through_each_agent(*this));
+  auto list = authed(1, "GET", "/v1/kv/app/?recurse");
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->status, 200u);
+  json items = json::parse(list->body, nullptr, false);
+  ASSERT_TRUE(items.is_array());
+  EXPECT_EQ(items.size(), 3u);
+  auto del = authed(2, "DELETE", "/v1/kv/app/?recurse");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200u) << del->body;
+  auto gone = authed(0, "GET", "/v1/kv/app/k2");
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 404u);
 }
 
 TEST_F(ClusterTest, KillingTheLeaderWritesResumeWithinFiveSeconds) {
