@@ -75,6 +75,7 @@ AgentCluster::Impl::Impl(asio::io_context& io_, const AgentConfig& config_,
       rpc_io(std::make_unique<asio::io_context>(1)),
       held_follow_timer(io_),
       waiters(io_, static_cast<size_t>(config_.http_max_blocking_queries)),
+      peers_waiters(io_, static_cast<size_t>(config_.http_max_blocking_queries)),
       forward_timer(io_),
       tick_timer(io_) {}
 
@@ -156,6 +157,13 @@ Status AgentCluster::Impl::start() {
     });
   });
 
+  // A gossip change may change /v1/raft/peers (refresh_peers reads gossip).
+  gossip.on_view_change([this](uint64_t) {
+    if (stopped) return;
+    refresh_peers();
+    note_peers_view();
+  });
+
   machine.set_on_applied([this] {
     // Coalesced: one wake-up pass on the agent thread per burst of applies,
     // and none while no blocking query or held follow request waits.
@@ -220,6 +228,7 @@ void AgentCluster::Impl::stop() {
   forward_timer.cancel();
   run_forwards(forward_router.take_all());
   waiters.wake_all();
+  peers_waiters.wake_all();
 }
 
 void AgentCluster::Impl::arm_tick() {
@@ -242,6 +251,7 @@ void AgentCluster::Impl::on_tick() {
     follow_step();
   }
   publish_meta();
+  note_peers_view();
 }
 
 void AgentCluster::Impl::refresh_peers() {

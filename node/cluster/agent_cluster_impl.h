@@ -33,6 +33,7 @@
 #include "node/consensus/raft_host.h"
 #include "node/consensus/raft_rpc.h"
 #include "node/http/blocking_queries.h"
+#include "node/http/cluster_views.h"
 #include "node/net/rpc_transport.h"
 
 namespace shoal::raft {
@@ -201,7 +202,19 @@ struct AgentCluster::Impl {
   // leader when this agent has no Raft log or its read fails.
   void read_consistent(const HttpRequest& req, bool stale, std::function<void()> local,
                        HttpRespond respond);
+  // The endpoints (cluster_views.h says what each takes and answers).
+  HttpResponse get_status() const;
+  void get_raft_peers(const HttpRequest& req, HttpRespond respond);
+  void post_transfer_leader(const HttpRequest& req, HttpRespond respond);
   void serve_kv(const HttpRequest& req, HttpRespond respond);
+  void get_snapshot(const HttpRequest& req, HttpRespond respond);
+  void put_snapshot(const HttpRequest& req, HttpRespond respond);
+  // GET /v1/raft/peers as a view, and its local change counter: moved (and
+  // its blocking queries woken) by note_peers_view() whenever the rendered
+  // list differs from the last one, checked on every tick, on every gossip
+  // view change and before each request.
+  PeersView peers_view() const;
+  void note_peers_view();
   // The highest commit index this agent has heard of: what the leader sent
   // it (voters and learners, via RaftStatus), or what the voter it follows
   // sent with the log (observers); never below the applied index.
@@ -271,6 +284,10 @@ struct AgentCluster::Impl {
 
   // Blocking queries, by the KV index they wait to see passed.
   BlockingQueries waiters;
+  // Blocking queries on /v1/raft/peers, by the peers_index they have seen.
+  BlockingQueries peers_waiters;
+  uint64_t peers_index = 1;
+  std::string peers_text;  // the list peers_index stands for
   void wake_waiters();
 
   std::atomic<bool> waiters_wake_posted{false};

@@ -1,6 +1,7 @@
-// AgentCluster's HTTP endpoints (DESIGN.md §4): status, Raft peers and
-// leadership transfer, the KV store and the snapshot. What needs the leader
-// is forwarded to it (cluster_rpc_service.cc).
+// AgentCluster's HTTP endpoints (DESIGN.md §4), one named handler each:
+// status, Raft peers and leadership transfer, the KV store and the snapshot.
+// Request and response shapes are pure (cluster_views.h, kv_http.h); what
+// needs the leader is forwarded to it (cluster_rpc_service.cc).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,6 +10,8 @@
 
 #include "node/cluster/agent_cluster_impl.h"
 #include "node/host/test_faults.h"
+#include "node/http/blocking_query.h"
+#include "node/http/cluster_views.h"
 #include "node/http/kv_http.h"
 
 namespace shoal::node {
@@ -34,162 +37,148 @@ HttpResponse outcome_unknown(std::string_view why) { return HttpResponse::error(
 void AgentCluster::Impl::add_routes(const std::shared_ptr<Router>& shared) {
   router = shared;
   Router& r = *shared;
-
-  r.add(HttpMethod::get, "/v1/status", [this](const HttpRequest&) {
-    size_t alive = 0;
-    for (const auto& [id, p] : peers) alive += p.alive ? 1 : 0;
-    json out = {
-        {"cluster_id", cluster_id},
-        {"leader", leader.is_zero() ? "" : leader.to_string()},
-        {"leader_name", leader.is_zero() ? "" : name_of(leader)},
-        {"term", term},
-        {"commit_index", std::max(status ? status->commit : 0, machine.applied())},
-        {"applied_index", machine.applied()},
-        {"role", role_name(role())},
-        {"members_alive", alive},
-        {"voters", conf.voters.size()},
-        {"bootstrap", bootstrap_status},
-        {"upgrade_required", machine.upgrade_required()},
-        // Nodes in the replicated registry (the leader's NodeUpsert entries).
-        {"nodes",
-         machine.read([](const scheduler::ClusterState& st) { return st.nodes().size(); })},
-        {"jobs", 0},
-        {"allocs_running", 0},
+  auto async = [this](void (Impl::*handler)(const HttpRequest&, HttpRespond)) {
+    return [this, handler](const HttpRequest& req, HttpRespond respond) {
+      (this->*handler)(req, std::move(respond));
     };
-    return HttpResponse::json(200, out);
-  });
-
-  r.add(HttpMethod::get, "/v1/raft/peers", [this](const HttpRequest&) {
-    auto describe = [this](const NodeId& id) {
-      json j = {{"id", id.to_string()}, {"name", name_of(id)}};
-      if (auto it = peers.find(id); it != peers.end()) {
-        j["address"] = format_host_port(it->second.address, it->second.rpc_port);
-        j["zone"] = it->second.zone;
-        j["alive"] = it->second.alive;
-      } else {
-        j["address"] = "";
-        j["zone"] = "";
-        j["alive"] = false;
-      }
-      return j;
-    };
-    json voters = json::array(), learners = json::array(), observers = json::array();
-    for (const NodeId& id : conf.voters) voters.push_back(describe(id));
-    for (const NodeId& id : conf.learners) learners.push_back(describe(id));
-    for (const auto& [id, p] : peers) {
-      if (conf.contains(id) || !p.alive || p.cluster_id != cluster_id || cluster_id.empty()) {
-        continue;
-      }
-      observers.push_back(describe(id));
-    }
-    return HttpResponse::json(200, {{"leader", leader.is_zero() ? "" : leader.to_string()},
-                                    {"leader_name", leader.is_zero() ? "" : name_of(leader)},
-                                    {"voters", voters},
-                                    {"learners", learners},
-                                    {"observers", observers}});
-  });
-
-  r.add_async(
-      HttpMethod::post, "/v1/raft/transfer-leader",
-      [this](const HttpRequest& req, HttpRespond respond) {
-        if (!is_leader || !raft) {
-          forward(req, std::move(respond));
-          return;
-        }
-        std::string wanted;
-        if (!req.body.empty()) {
-          auto j = json::parse(req.body, nullptr, false);
-          if (j.is_discarded() || !j.is_object() || (j.contains("to") && !j["to"].is_string())) {
-            respond(HttpResponse::error(400, "the body must be {\"to\": \"NODE\"}", "to"));
-            return;
-          }
-          if (j.contains("to")) wanted = j["to"].get<std::string>();
-        }
-        NodeId to;
-        if (!wanted.empty()) {
-          for (const NodeId& v : conf.voters) {
-            if (v.to_string() == wanted || name_of(v) == wanted) to = v;
-          }
-          if (to.is_zero()) {
-            respond(HttpResponse::error(400, "\"" + wanted + "\" is not a voter", "to"));
-            return;
-          }
-          if (to == identity.id) {
-            respond(HttpResponse::json(200,
-                                       {{"leader", to.to_string()}, {"leader_name", config.name}}));
-            return;
-          }
-        } else if (status) {
-          uint64_t best = 0;
-          for (const RaftPeerStatus& p : status->peers) {
-            if (!p.learner && p.match >= best) {
-              best = p.match;
-              to = p.id;
-            }
-          }
-        }
-        if (to.is_zero()) {
-          respond(HttpResponse::error(409, "there is no other voter to transfer to"));
-          return;
-        }
-        auto shared_respond = std::make_shared<HttpRespond>(std::move(respond));
-        raft->transfer_leader(to, [this, to, shared_respond](Status st) {
-          asio::post(io, [this, to, st, shared_respond] {
-            if (!st.is_ok()) {
-              (*shared_respond)(unavailable("transfer refused: " + st.message()));
-              return;
-            }
-            await_new_leader(to, clock->now() + kTransferWait,
-                             std::make_shared<asio::steady_timer>(io), *shared_respond);
-          });
-        });
-      });
-
-  // ---- KV ----
-  auto kv = [this](const HttpRequest& req, HttpRespond respond) {
-    serve_kv(req, std::move(respond));
   };
-  r.add_async(HttpMethod::get, "/v1/kv", kv);  // ?recurse from the root
-  r.add_async(HttpMethod::get, "/v1/kv/*key", kv);
-  r.add_async(HttpMethod::put, "/v1/kv/*key", kv);
-  r.add_async(HttpMethod::delete_, "/v1/kv/*key", kv);
+  r.add(HttpMethod::get, "/v1/status", [this](const HttpRequest&) { return get_status(); });
+  r.add_async(HttpMethod::get, "/v1/raft/peers", async(&Impl::get_raft_peers));
+  r.add_async(HttpMethod::post, "/v1/raft/transfer-leader", async(&Impl::post_transfer_leader));
+  r.add_async(HttpMethod::get, "/v1/kv", async(&Impl::serve_kv));  // ?recurse from the root
+  r.add_async(HttpMethod::get, "/v1/kv/*key", async(&Impl::serve_kv));
+  r.add_async(HttpMethod::put, "/v1/kv/*key", async(&Impl::serve_kv));
+  r.add_async(HttpMethod::delete_, "/v1/kv/*key", async(&Impl::serve_kv));
+  r.add_async(HttpMethod::get, "/v1/snapshot", async(&Impl::get_snapshot));
+  r.add_async(HttpMethod::put, "/v1/snapshot", async(&Impl::put_snapshot));
+}
 
-  // ---- snapshot ----
-  r.add_async(HttpMethod::get, "/v1/snapshot", [this](const HttpRequest& req, HttpRespond respond) {
-    auto save = [this, respond] {
-      HttpResponse out;
-      out.content_type = "application/octet-stream";
-      const std::vector<uint8_t> image = machine.snapshot();
-      out.body.assign(image.begin(), image.end());
-      out.headers.emplace_back("X-Shoal-Index", std::to_string(machine.applied()));
-      respond(std::move(out));
-    };
-    read_consistent(req, req.query_value("stale").has_value(), save, respond);
-  });
+HttpResponse AgentCluster::Impl::get_status() const {
+  StatusView v;
+  for (const auto& [id, p] : peers) v.members_alive += p.alive ? 1 : 0;
+  v.cluster_id = cluster_id;
+  v.leader = leader.is_zero() ? "" : leader.to_string();
+  v.leader_name = leader.is_zero() ? "" : name_of(leader);
+  v.term = term;
+  v.commit_index = std::max(status ? status->commit : 0, machine.applied());
+  v.applied_index = machine.applied();
+  v.role = role_name(role());
+  v.voters = conf.voters.size();
+  v.bootstrap = bootstrap_status;
+  v.upgrade_required = machine.upgrade_required();
+  // Nodes in the replicated registry (the leader's NodeUpsert entries).
+  v.nodes = machine.read([](const scheduler::ClusterState& st) { return st.nodes().size(); });
+  return render_status(v);
+}
 
-  // Restore: the image goes through the log (one kStateRestore entry), so
-  // every replica replaces its state at the same index.
-  r.add_async(HttpMethod::put, "/v1/snapshot", [this](const HttpRequest& req, HttpRespond respond) {
-    if (req.body.size() > scheduler::kMaxRestoreBytes) {
-      respond(HttpResponse::error(413, "a snapshot to restore is at most 8 MiB"));
+PeersView AgentCluster::Impl::peers_view() const {
+  auto describe = [this](const NodeId& id) {
+    PeerView v{id.to_string(), name_of(id), "", "", false};
+    if (auto it = peers.find(id); it != peers.end()) {
+      v.address = format_host_port(it->second.address, it->second.rpc_port);
+      v.zone = it->second.zone;
+      v.alive = it->second.alive;
+    }
+    return v;
+  };
+  PeersView out;
+  out.leader = leader.is_zero() ? "" : leader.to_string();
+  out.leader_name = leader.is_zero() ? "" : name_of(leader);
+  for (const NodeId& id : conf.voters) out.voters.push_back(describe(id));
+  for (const NodeId& id : conf.learners) out.learners.push_back(describe(id));
+  for (const auto& [id, p] : peers) {
+    if (conf.contains(id) || !p.alive || p.cluster_id != cluster_id || cluster_id.empty()) {
+      continue;
+    }
+    out.observers.push_back(describe(id));
+  }
+  return out;
+}
+
+void AgentCluster::Impl::note_peers_view() {
+  const std::string text = raft_peers_json(peers_view()).dump();
+  if (text == peers_text) return;
+  peers_text = text;
+  ++peers_index;
+  peers_waiters.wake(peers_index);
+}
+
+void AgentCluster::Impl::get_raft_peers(const HttpRequest& req, HttpRespond respond) {
+  note_peers_view();
+  serve_indexed(
+      req, peers_waiters, [this] { return peers_index; },
+      [this] { return HttpResponse::json(200, raft_peers_json(peers_view())); },
+      std::move(respond));
+}
+
+void AgentCluster::Impl::post_transfer_leader(const HttpRequest& req, HttpRespond respond) {
+  if (!is_leader || !raft) {
+    forward(req, std::move(respond));
+    return;
+  }
+  auto parsed = parse_transfer_body(req.body);
+  if (auto* bad = std::get_if<HttpResponse>(&parsed)) {
+    respond(std::move(*bad));
+    return;
+  }
+  const std::string& wanted = std::get<std::string>(parsed);
+  NodeId to;
+  if (!wanted.empty()) {
+    for (const NodeId& v : conf.voters) {
+      if (v.to_string() == wanted || name_of(v) == wanted) to = v;
+    }
+    if (to.is_zero()) {
+      respond(HttpResponse::error(400, "\"" + wanted + "\" is not a voter", "to"));
       return;
     }
-    const std::span<const uint8_t> image(reinterpret_cast<const uint8_t*>(req.body.data()),
-                                         req.body.size());
-    if (auto check = scheduler::ClusterState::restore(image); !check) {
-      respond(
-          HttpResponse::error(400, "not a Shoal snapshot: " + check.status().message(), "body"));
+    if (to == identity.id) {
+      respond(HttpResponse::json(200, {{"leader", to.to_string()}, {"leader_name", config.name}}));
       return;
     }
-    propose_command(
-        req, scheduler::encode_restore(image), scheduler::ApplyResult::Kind::kRestored,
-        [](const scheduler::ApplyResult&, uint64_t index) {
-          HttpResponse out = HttpResponse::json(200, {{"restored", true}, {"index", index}});
-          out.headers.emplace_back("X-Shoal-Index", std::to_string(index));
-          return out;
-        },
-        std::move(respond));
+  } else if (status) {
+    uint64_t best = 0;
+    for (const RaftPeerStatus& p : status->peers) {
+      if (!p.learner && p.match >= best) {
+        best = p.match;
+        to = p.id;
+      }
+    }
+  }
+  if (to.is_zero()) {
+    respond(HttpResponse::error(409, "there is no other voter to transfer to"));
+    return;
+  }
+  auto shared_respond = std::make_shared<HttpRespond>(std::move(respond));
+  raft->transfer_leader(to, [this, to, shared_respond](Status st) {
+    asio::post(io, [this, to, st, shared_respond] {
+      if (!st.is_ok()) {
+        (*shared_respond)(unavailable("transfer refused: " + st.message()));
+        return;
+      }
+      await_new_leader(to, clock->now() + kTransferWait, std::make_shared<asio::steady_timer>(io),
+                       *shared_respond);
+    });
   });
+}
+
+void AgentCluster::Impl::get_snapshot(const HttpRequest& req, HttpRespond respond) {
+  auto save = [this, respond] { respond(render_snapshot(machine.snapshot(), machine.applied())); };
+  read_consistent(req, req.query_value("stale").has_value(), save, respond);
+}
+
+// Restore: the image goes through the log (one kStateRestore entry), so
+// every replica replaces its state at the same index.
+void AgentCluster::Impl::put_snapshot(const HttpRequest& req, HttpRespond respond) {
+  if (auto bad = check_restore_body(req.body)) {
+    respond(std::move(*bad));
+    return;
+  }
+  const std::span<const uint8_t> image(reinterpret_cast<const uint8_t*>(req.body.data()),
+                                       req.body.size());
+  propose_command(
+      req, scheduler::encode_restore(image), scheduler::ApplyResult::Kind::kRestored,
+      [](const scheduler::ApplyResult&, uint64_t index) { return render_restored(index); },
+      std::move(respond));
 }
 
 void AgentCluster::Impl::propose_command(
@@ -328,13 +317,7 @@ void AgentCluster::Impl::serve_kv(const HttpRequest& req, HttpRespond respond) {
     read_consistent(*after_wait, kreq->stale, local, respond);
   };
   if (!waiters.add(*kreq->index, kreq->wait, req.cancel, read_after_wait)) {
-    HttpResponse busy =
-        HttpResponse::error(429,
-                            "too many blocking queries wait on this agent (the most is " +
-                                std::to_string(waiters.max()) + "); retry later",
-                            "index");
-    busy.headers.emplace_back("Retry-After", "1");
-    respond(std::move(busy));
+    respond(too_many_blocking_queries(waiters.max()));
     return;
   }
   // The index may have moved between the check above and now.

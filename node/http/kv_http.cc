@@ -73,17 +73,12 @@ std::variant<KvHttpRequest, HttpResponse> parse_kv_request(const HttpRequest& re
       if (!request.body.empty()) return bad("a GET takes no body", "body");
       if (r.cas) return bad("cas applies to PUT and DELETE", "cas");
       if (r.raw && recurse) return bad("raw reads one key, not a subtree", "raw");
-      if (auto idx = request.query_value("index")) {
-        r.index = parse_u64(*idx);
-        if (!r.index) return bad("index must be a non-negative integer", "index");
-        r.wait = kDefaultBlockingWait;
-      }
-      if (auto wait = request.query_value("wait")) {
-        if (!r.index) return bad("wait needs index (a blocking query)", "wait");
-        auto d = parse_duration(*wait);
-        if (!d) return bad("wait: " + d.status().message(), "wait");
-        r.wait =
-            std::min(std::chrono::duration_cast<std::chrono::milliseconds>(*d), kMaxBlockingWait);
+      if (auto blocking = parse_blocking_query(request);
+          auto* bad_query = std::get_if<HttpResponse>(&blocking)) {
+        return std::move(*bad_query);
+      } else if (const auto& q = std::get<std::optional<BlockingQuery>>(blocking)) {
+        r.index = q->index;
+        r.wait = q->wait;
       }
       break;
     case HttpMethod::put:
@@ -163,7 +158,7 @@ HttpResponse render_kv_read(const KvHttpRequest& req, const std::vector<schedule
     for (const auto& e : found) list.push_back(kv_entry_json(e));
     resp = HttpResponse::json(200, list);
   }
-  resp.headers.emplace_back("X-Shoal-Index", std::to_string(index));
+  resp = with_index(std::move(resp), index);
   return resp;
 }
 
@@ -183,7 +178,7 @@ HttpResponse render_kv_write(scheduler::KvOutcome outcome, uint64_t index) {
       resp = HttpResponse::error(400, "the command was refused as invalid");
       break;
   }
-  resp.headers.emplace_back("X-Shoal-Index", std::to_string(index));
+  resp = with_index(std::move(resp), index);
   return resp;
 }
 

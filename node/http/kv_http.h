@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "node/http/blocking_query.h"
 #include "node/http/http_router.h"
 #include "scheduler/kv_state.h"
 
@@ -41,9 +42,6 @@ struct KvHttpRequest {
   // The state-machine command for a write (kPut, kDelete, kDeleteTree).
   scheduler::KvCommand command() const;
 };
-
-inline constexpr std::chrono::milliseconds kDefaultBlockingWait = std::chrono::minutes(5);
-inline constexpr std::chrono::milliseconds kMaxBlockingWait = std::chrono::minutes(10);
 
 // `request.params["key"]` is the decoded rest of the path after /v1/kv/.
 // Returns the parsed request, or the error response to send (400 with the

@@ -10,7 +10,10 @@
 #include "node/host/host_facts.h"
 #include "node/host/keyring_file.h"
 #include "node/host/version.h"
+#include "node/http/blocking_queries.h"
+#include "node/http/blocking_query.h"
 #include "node/http/keyring_http.h"
+#include "node/http/members_http.h"
 #include "node/membership/gossip_host.h"
 #include "node/membership/gossip_metrics.h"
 #include "node/membership/keyring_service.h"
@@ -22,8 +25,6 @@ namespace asio = boost::asio;
 using nlohmann::json;
 
 namespace {
-
-constexpr size_t kMaxJoinAddrs = 64;
 
 struct ChosenKeyring {
   std::optional<crypto::Keyring> keyring;  // nullopt: insecure
@@ -85,53 +86,6 @@ Result<ChosenKeyring> choose_keyring(const AgentConfig& config,
   return out;
 }
 
-json member_json(const gossip::Member& m) {
-  json attrs = json::object();
-  for (const auto& [k, v] : m.meta.attrs) attrs[k] = v;
-  return {
-      {"name", m.meta.name},
-      {"id", m.id.to_string()},
-      {"addr", m.meta.gossip.ip},
-      {"port", m.meta.gossip.port},
-      {"status", gossip::status_name(m.status)},
-      {"incarnation", m.incarnation},
-      {"attrs", attrs},
-      {"tags", m.meta.tags},
-      {"resources",
-       {{"cpu_mhz", m.meta.resources.cpu_mhz}, {"memory_mb", m.meta.resources.memory_mb}}},
-      {"ports",
-       {{"gossip", m.meta.gossip.port},
-        {"http", m.meta.http_port},
-        {"rpc", m.meta.rpc_port},
-        {"dns", m.meta.dns_port}}},
-  };
-}
-
-// The body's "addrs" as gossip addresses, or a 400 response.
-std::variant<std::vector<gossip::Address>, HttpResponse> parse_join_body(const std::string& body,
-                                                                         uint16_t default_port) {
-  auto j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return HttpResponse::error(400, "the body must be a JSON object {\"addrs\": [...]}");
-  }
-  if (!j.contains("addrs") || !j["addrs"].is_array() || j["addrs"].empty()) {
-    return HttpResponse::error(400, "\"addrs\" must be a non-empty array of addresses", "addrs");
-  }
-  if (j["addrs"].size() > kMaxJoinAddrs) {
-    return HttpResponse::error(400, "at most 64 addresses", "addrs");
-  }
-  std::vector<gossip::Address> out;
-  for (const auto& item : j["addrs"]) {
-    if (!item.is_string()) return HttpResponse::error(400, "addresses are strings", "addrs");
-    auto hp = parse_host_port(item.get<std::string>(), default_port);
-    if (!hp.is_ok()) return HttpResponse::error(400, hp.status().message(), "addrs");
-    auto ip = resolve_ip(hp->host);
-    if (!ip.is_ok()) return HttpResponse::error(400, ip.status().message(), "addrs");
-    out.push_back(gossip::Address{*ip, hp->port});
-  }
-  return out;
-}
-
 }  // namespace
 
 Status check_has_cluster_key(const AgentConfig& config, const std::filesystem::path& data_dir) {
@@ -149,6 +103,8 @@ Status check_has_cluster_key(const AgentConfig& config, const std::filesystem::p
 
 struct AgentGossip::Parts {
   AgentConfig config;
+  // Blocking queries on GET /v1/members, woken when the view counter moves.
+  std::unique_ptr<BlockingQueries> member_waiters;
   std::filesystem::path keyring_path;
   std::unique_ptr<GossipChannel> channel;
   std::unique_ptr<GossipHost> host;
@@ -225,6 +181,9 @@ Status AgentGossip::start(asio::io_context& io, const AgentConfig& config,
   p.keyring = std::make_unique<KeyringService>(*p.host, *p.channel,
                                                insecure ? std::filesystem::path() : p.keyring_path);
   p.keyring->attach();
+  p.member_waiters =
+      std::make_unique<BlockingQueries>(io, static_cast<size_t>(config.http_max_blocking_queries));
+  p.host->on_view_change([&p](uint64_t index) { p.member_waiters->wake(index); });
   SHOAL_RETURN_IF_ERROR(p.host->start(seeds));
   spdlog::info(
       "gossip: listening on {} (UDP+TCP), advertising {}, profile {}{}",
@@ -235,6 +194,7 @@ Status AgentGossip::start(asio::io_context& io, const AgentConfig& config,
 }
 
 void AgentGossip::stop() {
+  if (parts_->member_waiters) parts_->member_waiters->wake_all();
   if (parts_->host) parts_->host->stop();
 }
 
@@ -283,92 +243,124 @@ void AgentGossip::add_self(json& self) const {
   };
 }
 
+// ---- the endpoints, one named handler each ----
+
+namespace {
+
+using Parts = AgentGossip::Parts;
+
+// GET /v1/members: blocks on the local view counter (GossipHost::view_index).
+void get_members(Parts& p, const HttpRequest& req, HttpRespond respond) {
+  serve_indexed(
+      req, *p.member_waiters, [&p] { return p.host->view_index(); },
+      [&p] { return render_members(p.host->core().members()); }, std::move(respond));
+}
+
+void post_join(Parts& p, const HttpRequest& req, const HttpRespond& respond) {
+  auto parsed = parse_join_body(req.body, static_cast<uint16_t>(p.config.gossip_port));
+  if (auto* bad = std::get_if<HttpResponse>(&parsed)) {
+    respond(std::move(*bad));
+    return;
+  }
+  if (p.host->leaving()) {
+    respond(HttpResponse::error(409, "the agent is leaving the cluster"));
+    return;
+  }
+  p.host->join(std::get<0>(parsed), [respond](JoinOutcome out) {
+    if (out.http_status == 200) {
+      respond(HttpResponse::json(200, {{"joined", out.joined}}));
+    } else {
+      respond(
+          HttpResponse::error(out.http_status, out.error, out.http_status == 400 ? "addrs" : ""));
+    }
+  });
+}
+
+void post_leave(Parts& p, const HttpRespond& respond, const std::function<void()>& shutdown) {
+  p.host->leave([respond, shutdown] {
+    respond(HttpResponse::json(200, {{"left", true}}));
+    shutdown();
+  });
+}
+
+// GET /v1/keyring: a cluster-wide query, not a view of local state, so it
+// does not block (see node/http/blocking_query.h).
+void get_keyring(Parts& p, const HttpRequest& req, const HttpRespond& respond) {
+  const bool local = req.query_value("local").has_value();
+  p.keyring->list(
+      local, [respond](unsigned status, json body) { respond(HttpResponse::json(status, body)); });
+}
+
+void post_keyring(Parts& p, const HttpRequest& req, const HttpRespond& respond) {
+  auto parsed = parse_keyring_post(req.body);
+  if (auto* bad = std::get_if<HttpResponse>(&parsed)) {
+    respond(std::move(*bad));
+    return;
+  }
+  const KeyringRequest& request = std::get<KeyringRequest>(parsed);
+  if (p.channel->insecure()) {
+    respond(HttpResponse::error(409, "the agent runs with --insecure and has no keyring"));
+    return;
+  }
+  const auto& ring = p.channel->keyring();
+  if (request.op == KeyringOp::kUse && ring.find(request.key_id) == nullptr) {
+    respond(HttpResponse::error(
+        400, "key " + key_id_hex(request.key_id) + " is not installed; install it first",
+        "key_id"));
+    return;
+  }
+  if (request.op == KeyringOp::kRemove && ring.primary().id() == request.key_id) {
+    respond(
+        HttpResponse::error(400, "cannot remove the primary key; use another key first", "key_id"));
+    return;
+  }
+  p.keyring->apply(request, [respond](unsigned status, json body) {
+    respond(HttpResponse::json(status, body));
+  });
+}
+
+HttpResponse get_metrics(Parts& p, const std::function<void(MetricsText&)>& more_metrics) {
+  MetricsText m;
+  m.family("shoal_build_info", "gauge", "The running Shoal version");
+  m.sample("shoal_build_info", {{"version", std::string(version())}}, 1);
+  write_gossip_metrics(m, *p.host, *p.channel);
+  if (more_metrics) more_metrics(m);
+  HttpResponse r;
+  r.content_type = std::string(kMetricsContentType);
+  r.body = m.text();
+  return r;
+}
+
+}  // namespace
+
 void AgentGossip::add_routes(Router& router, std::function<void()> shutdown,
                              std::function<void(MetricsText&)> more_metrics) {
   Parts* p = parts_.get();
-  router.add(HttpMethod::get, "/v1/members", [p](const HttpRequest&) {
-    json out = json::array();
-    for (const auto& m : p->host->core().members()) out.push_back(member_json(m));
-    return HttpResponse::json(200, out);
-  });
-
+  router.add_async(HttpMethod::get, "/v1/members",
+                   [p](const HttpRequest& req, HttpRespond respond) {
+                     get_members(*p, req, std::move(respond));
+                   });
   router.add_async(
-      HttpMethod::post, "/v1/agent/join", [p](const HttpRequest& req, const HttpRespond& respond) {
-        auto parsed = parse_join_body(req.body, static_cast<uint16_t>(p->config.gossip_port));
-        if (auto* bad = std::get_if<HttpResponse>(&parsed)) {
-          respond(std::move(*bad));
-          return;
-        }
-        if (p->host->leaving()) {
-          respond(HttpResponse::error(409, "the agent is leaving the cluster"));
-          return;
-        }
-        p->host->join(std::get<0>(parsed), [respond](JoinOutcome out) {
-          if (out.http_status == 200) {
-            respond(HttpResponse::json(200, {{"joined", out.joined}}));
-          } else {
-            respond(HttpResponse::error(out.http_status, out.error,
-                                        out.http_status == 400 ? "addrs" : ""));
-          }
-        });
-      });
-
+      HttpMethod::post, "/v1/agent/join",
+      [p](const HttpRequest& req, HttpRespond respond) { post_join(*p, req, respond); });
   router.add_async(HttpMethod::post, "/v1/agent/leave",
-                   [p, shutdown](const HttpRequest&, const HttpRespond& respond) {
-                     p->host->leave([respond, shutdown] {
-                       respond(HttpResponse::json(200, {{"left", true}}));
-                       shutdown();
-                     });
+                   [p, shutdown](const HttpRequest&, HttpRespond respond) {
+                     post_leave(*p, respond, shutdown);
                    });
-
-  router.add_async(HttpMethod::get, "/v1/keyring",
-                   [p](const HttpRequest& req, const HttpRespond& respond) {
-                     const bool local = req.query_value("local").has_value();
-                     p->keyring->list(local, [respond](unsigned status, json body) {
-                       respond(HttpResponse::json(status, body));
-                     });
-                   });
-
   router.add_async(
-      HttpMethod::post, "/v1/keyring", [p](const HttpRequest& req, const HttpRespond& respond) {
-        auto parsed = parse_keyring_post(req.body);
-        if (auto* bad = std::get_if<HttpResponse>(&parsed)) {
-          respond(std::move(*bad));
-          return;
-        }
-        const KeyringRequest& request = std::get<KeyringRequest>(parsed);
-        if (p->channel->insecure()) {
-          respond(HttpResponse::error(409, "the agent runs with --insecure and has no keyring"));
-          return;
-        }
-        const auto& ring = p->channel->keyring();
-        if (request.op == KeyringOp::kUse && ring.find(request.key_id) == nullptr) {
-          respond(HttpResponse::error(
-              400, "key " + key_id_hex(request.key_id) + " is not installed; install it first",
-              "key_id"));
-          return;
-        }
-        if (request.op == KeyringOp::kRemove && ring.primary().id() == request.key_id) {
-          respond(HttpResponse::error(400, "cannot remove the primary key; use another key first",
-                                      "key_id"));
-          return;
-        }
-        p->keyring->apply(request, [respond](unsigned status, json body) {
-          respond(HttpResponse::json(status, body));
-        });
-      });
+      HttpMethod::get, "/v1/keyring",
+      [p](const HttpRequest& req, HttpRespond respond) { get_keyring(*p, req, respond); });
+  router.add_async(
+      HttpMethod::post, "/v1/keyring",
+      [p](const HttpRequest& req, HttpRespond respond) { post_keyring(*p, req, respond); });
+  router.add(HttpMethod::get, "/v1/metrics",
+             [p, more_metrics](const HttpRequest&) { return get_metrics(*p, more_metrics); });
+}
 
-  router.add(HttpMethod::get, "/v1/metrics", [p, more_metrics](const HttpRequest&) {
-    MetricsText m;
-    m.family("shoal_build_info", "gauge", "The running Shoal version");
-    m.sample("shoal_build_info", {{"version", std::string(version())}}, 1);
-    write_gossip_metrics(m, *p->host, *p->channel);
-    if (more_metrics) more_metrics(m);
-    HttpResponse r;
-    r.content_type = std::string(kMetricsContentType);
-    r.body = m.text();
-    return r;
-  });
+uint64_t AgentGossip::view_index() const { return parts_->host ? parts_->host->view_index() : 0; }
+
+void AgentGossip::on_view_change(std::function<void(uint64_t)> f) {
+  if (parts_->host) parts_->host->on_view_change(std::move(f));
 }
 
 }  // namespace shoal::node

@@ -3,7 +3,7 @@
 // node's metadata (advertise address, ports, detected and --attr attributes,
 // resources), the sealed channel, the GossipHost with its transports and the
 // keyring service, and their HTTP endpoints:
-//   GET  /v1/members            POST /v1/agent/join   POST /v1/agent/leave
+//   GET  /v1/members (blocking) POST /v1/agent/join   POST /v1/agent/leave
 //   GET  /v1/keyring            POST /v1/keyring      GET  /v1/metrics
 #pragma once
 
@@ -56,6 +56,10 @@ class AgentGossip {
   // Calls `on_change` (on the agent's thread) with the keyring after every
   // change applied to it (keyring install, use, remove); empty: no one.
   void on_keyring_change(std::function<void(const crypto::Keyring&)> on_change);
+  // The local counter of the member view (GossipHost::view_index), and a
+  // call after each move of it, on the agent's thread.
+  uint64_t view_index() const;
+  void on_view_change(std::function<void(uint64_t)> f);
 
   struct Parts;
 

@@ -135,6 +135,12 @@ void GossipHost::drain() {
     if (stopped_) break;
   }
   draining_ = false;
+  // Outside the loop over the core's output, so that what a subscriber
+  // wakes may read the core.
+  if (view_dirty_ && !stopped_) {
+    view_dirty_ = false;
+    for (const auto& f : view_subscribers_) f(view_index_);
+  }
   arm_timer();
 }
 
@@ -142,6 +148,7 @@ void GossipHost::update_meta(gossip::NodeMeta meta) {
   if (stopped_) return;
   options_.meta = meta;
   core_->update_meta(now(), std::move(meta));
+  view_changed();
   drain();
 }
 
@@ -207,8 +214,31 @@ void GossipHost::on_reply(uint64_t id, Result<std::vector<uint8_t>> reply) {
   drain();
 }
 
+void GossipHost::on_view_change(std::function<void(uint64_t)> f) {
+  view_subscribers_.push_back(std::move(f));
+}
+
+void GossipHost::view_changed() {
+  ++view_index_;
+  view_dirty_ = true;  // subscribers hear of it at the end of drain()
+}
+
 void GossipHost::handle_event(const gossip::Event& e) {
   const gossip::Member& m = e.member;
+  switch (e.kind) {
+    case Kind::kJoin:
+    case Kind::kUpdate:
+    case Kind::kSuspect:
+    case Kind::kAlive:
+    case Kind::kDead:
+    case Kind::kLeft:
+    case Kind::kReaped:
+    case Kind::kJoined:
+      view_changed();
+      break;
+    default:
+      break;
+  }
   switch (e.kind) {
     case Kind::kJoin:
       spdlog::info("gossip: member {} joined", describe(m));

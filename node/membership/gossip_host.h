@@ -91,6 +91,15 @@ class GossipHost {
   Duration query_timeout() const;
 
   const gossip::Gossip& core() const { return *core_; }
+
+  // A local counter of the member view, for blocking queries on
+  // /v1/members: it starts at 1 and grows whenever a member joins, changes
+  // its metadata or status, or is forgotten, and when this agent changes its
+  // own metadata. It means nothing on another agent, nor across a restart.
+  uint64_t view_index() const { return view_index_; }
+  // Calls `f` with the new view_index() after it moved (on the agent thread,
+  // once per burst of changes).
+  void on_view_change(std::function<void(uint64_t)> f);
   const GossipTransportStats& transport_stats() const { return transport_->stats(); }
   const std::string& profile_name() const { return profile_; }
   void set_profile_name(std::string name) { profile_ = std::move(name); }
@@ -142,6 +151,10 @@ class GossipHost {
   boost::asio::steady_timer timer_;
   TimePoint timer_at_ = TimePoint::max();
   uint64_t timer_generation_ = 0;
+  void view_changed();
+  uint64_t view_index_ = 1;
+  bool view_dirty_ = false;
+  std::vector<std::function<void(uint64_t)>> view_subscribers_;
   boost::asio::steady_timer persist_timer_;
   bool persist_armed_ = false;
   bool members_dirty_ = false;

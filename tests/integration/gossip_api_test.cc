@@ -1,13 +1,18 @@
 // The agent's gossip settings and HTTP endpoints with real agents on
 // 127.0.4.N (ports 282NN): the cluster key requirement, the persisted and
 // seeded keyring, --insecure, /v1/agent/self's gossip facts, join and
-// keyring input validation, and joining over HTTP and the CLI.
+// keyring input validation, joining over HTTP and the CLI, and blocking
+// queries on the lists that gossip backs (/v1/members, /v1/raft/peers).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/cluster.h"
@@ -224,6 +229,115 @@ TEST_F(GossipApiTest, JoinOverTheCliBringsTwoAgentsTogether) {
     for (const char* k : {"name", "id", "addr", "status", "incarnation", "attrs"}) {
       EXPECT_TRUE(m.contains(k)) << k << " missing: " << m;
     }
+  }
+}
+
+// One blocking GET of `path` with index=`index`: the answer, how long it took,
+// and the index it carries. Checks what every blocking answer must satisfy:
+// an X-Shoal-Index, and either an index past the one asked for or a wait
+// that ran out.
+struct Blocked {
+  json body;
+  uint64_t index = 0;
+  std::chrono::milliseconds took{0};
+};
+Blocked blocking_get(TestAgent& a, const std::string& path, uint64_t index,
+                     std::chrono::milliseconds wait) {
+  const auto start = std::chrono::steady_clock::now();
+  auto r = http_get(
+      a.ip(), a.http_port(),
+      path + "?index=" + std::to_string(index) + "&wait=" + std::to_string(wait.count()) + "ms",
+      wait + 10s);
+  Blocked out;
+  out.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  EXPECT_TRUE(r.has_value()) << path << " did not answer";
+  if (!r) return out;
+  EXPECT_EQ(r->status, 200u) << r->body;
+  const std::string header = r->header("x-shoal-index");
+  EXPECT_FALSE(header.empty()) << path << " has no X-Shoal-Index";
+  out.index = header.empty() ? 0 : std::stoull(header);
+  out.body = json::parse(r->body, nullptr, false);
+  if (out.index == index) {
+    EXPECT_GE(out.took, wait - 100ms) << path << " answered early with the index it was given";
+  } else {
+    EXPECT_GT(out.index, index) << path << ": the local counter went backwards";
+  }
+  return out;
+}
+
+// Follows `path` with blocking queries until `done(body)`; fails after 15 s.
+// Returns the number of answers it took.
+int follow_until(TestAgent& a, const std::string& path,
+                 const std::function<bool(const json&)>& done, uint64_t* index) {
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  for (int answers = 1; std::chrono::steady_clock::now() < deadline; ++answers) {
+    Blocked b = blocking_get(a, path, *index, 5s);
+    *index = b.index;
+    if (done(b.body)) return answers;
+  }
+  ADD_FAILURE() << path << " never showed the change";
+  return 0;
+}
+
+TEST_F(GossipApiTest, BlockingQueriesOnMembersAndRaftPeersAnswerWhenTheViewChanges) {
+  const std::string key = new_key();
+  TestAgent& a = add("q1", "127.0.4.8", 28260);
+  TestAgent& b = add("q2", "127.0.4.9", 28260);
+  ASSERT_NO_FATAL_FAILURE(
+      start(a, {"--encrypt", key, "--gossip-profile", "local", "--bootstrap-expect", "1"}));
+  ASSERT_NO_FATAL_FAILURE(start(b, {"--encrypt", key, "--gossip-profile", "local"}));
+
+  auto first = http_get(a.ip(), a.http_port(), "/v1/members");
+  ASSERT_TRUE(first.has_value());
+  uint64_t members_index = std::stoull(first->header("x-shoal-index"));
+  EXPECT_GE(members_index, 1u);
+  // Nothing changes on a one-member view: the wait runs out, same index.
+  Blocked quiet = blocking_get(a, "/v1/members", members_index, 400ms);
+  if (quiet.index == members_index) {
+    EXPECT_EQ(quiet.body.size(), 1u);
+  }
+  members_index = quiet.index;
+  auto peers = http_get(a.ip(), a.http_port(), "/v1/raft/peers");
+  ASSERT_TRUE(peers.has_value());
+  uint64_t peers_index = std::stoull(peers->header("x-shoal-index"));
+
+  // Queries that block now, on both lists, see the join.
+  auto members_done = std::async(std::launch::async, [&] {
+    return follow_until(
+        a, "/v1/members", [](const json& m) { return m.is_array() && m.size() == 2; },
+        &members_index);
+  });
+  auto peers_done = std::async(std::launch::async, [&] {
+    return follow_until(
+        a, "/v1/raft/peers",
+        [](const json& p) {
+          // b shows up as an observer, or already as a learner or voter
+          // (autopilot wants 3 voters).
+          return p.is_object() &&
+                 p["voters"].size() + p["learners"].size() + p["observers"].size() == 2;
+        },
+        &peers_index);
+  });
+  std::this_thread::sleep_for(300ms);  // both queries are waiting (integration test: real time)
+  const auto join_at = std::chrono::steady_clock::now();
+  auto joined = post(b, "/v1/agent/join", json{{"addrs", {a.gossip_addr()}}}.dump());
+  ASSERT_TRUE(joined.has_value());
+  EXPECT_EQ(joined->status, 200u) << joined->body;
+  EXPECT_GT(members_done.get(), 0);
+  EXPECT_GT(peers_done.get(), 0);
+  // Woken by the change, not by the end of a 5 s wait.
+  EXPECT_LT(std::chrono::steady_clock::now() - join_at, 4s);
+
+  // A bad blocking query is a 400 naming the field, on every list.
+  for (const char* path : {"/v1/members?index=x", "/v1/raft/peers?wait=1s"}) {
+    auto bad = http_get(a.ip(), a.http_port(), path);
+    ASSERT_TRUE(bad.has_value());
+    EXPECT_EQ(bad->status, 400u) << path;
+    auto j = json::parse(bad->body, nullptr, false);
+    EXPECT_EQ(j.value("field", ""),
+              std::string(path).find("wait") != std::string::npos ? "wait" : "index")
+        << bad->body;
   }
 }
 
