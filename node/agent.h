@@ -1,6 +1,9 @@
-// The daemon behind `shoal agent`: it owns the event loop, the data dir and
-// its lock, the node identity, gossip membership (node/membership/agent_gossip.h), the
-// cluster (node/cluster/agent_cluster.h) and the HTTP API.
+// The daemon behind `shoal agent`, and the one file at the top of node/: it
+// wires the rooms together (docs/ARCHITECTURE.md §4). It owns the data dir
+// and its lock, the node identity, the event loop on which the HTTP API,
+// gossip membership (node/membership/agent_gossip.h) and the cluster control
+// logic (node/cluster/agent_cluster.h) run; the RPC transport and the Raft
+// host (node/consensus/) run on threads of their own.
 //
 // Signals: SIGINT or SIGTERM shut it down cleanly (so does POST
 // /v1/agent/leave); a second one while that shutdown hangs exits at once.
