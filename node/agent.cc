@@ -93,6 +93,8 @@ struct Agent::Impl {
   Status start(std::filesystem::path& data_dir, EphemeralDir& ephemeral,
                std::optional<DataDirLock>& lock);
   void add_routes(Router& router);
+  HttpResponse get_health() const;
+  HttpResponse get_self() const;
   void wait_for_signal();
   void wait_for_hangup();
   void reload_config();
@@ -257,24 +259,33 @@ Status Agent::Impl::start(std::filesystem::path& data_dir, EphemeralDir& ephemer
 }
 
 void Agent::Impl::add_routes(Router& router) {
-  router.add(HttpMethod::get, "/v1/agent/health", [this](const HttpRequest&) {
-    if (!serving) {
-      return HttpResponse::error(503, stopping ? "agent is shutting down" : "agent is starting");
-    }
-    return HttpResponse::json(200, {{"status", "ok"}});
-  });
-  router.add(HttpMethod::get, "/v1/agent/self", [this](const HttpRequest&) {
-    nlohmann::json self = {
-        {"name", config.name},
-        {"id", identity.id.to_string()},
-        {"addresses",
-         {{"bind", config.bind}, {"http", format_host_port(config.http_bind, config.http_port)}}},
-        {"version", std::string(version())},
-    };
-    gossip.add_self(self);
-    if (cluster) cluster->add_self(self);
-    return HttpResponse::json(200, self);
-  });
+  router.add(HttpMethod::get, "/v1/agent/health",
+             [this](const HttpRequest&) { return get_health(); });
+  router.add(HttpMethod::get, "/v1/agent/self", [this](const HttpRequest&) { return get_self(); });
+}
+
+// 200 once the agent serves; 503 while it starts or stops (load balancers and
+// the test harness wait on it).
+HttpResponse Agent::Impl::get_health() const {
+  if (!serving) {
+    return HttpResponse::error(503, stopping ? "agent is shutting down" : "agent is starting");
+  }
+  return HttpResponse::json(200, {{"status", "ok"}});
+}
+
+// This agent: name, id, addresses and version, then what gossip and the
+// cluster side add.
+HttpResponse Agent::Impl::get_self() const {
+  nlohmann::json self = {
+      {"name", config.name},
+      {"id", identity.id.to_string()},
+      {"addresses",
+       {{"bind", config.bind}, {"http", format_host_port(config.http_bind, config.http_port)}}},
+      {"version", std::string(version())},
+  };
+  gossip.add_self(self);
+  if (cluster) cluster->add_self(self);
+  return HttpResponse::json(200, self);
 }
 
 void Agent::Impl::wait_for_signal() {
