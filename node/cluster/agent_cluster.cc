@@ -48,6 +48,13 @@ int64_t unix_ms() {
       .count();
 }
 
+// The state schema this agent advertises and answers for itself: its own,
+// or one less under the test fault old-state-schema (an older build).
+uint32_t own_state_schema(const AgentConfig& config) {
+  return config.test_faults.old_state_schema ? scheduler::kStateSchema - 1
+                                             : scheduler::kStateSchema;
+}
+
 }  // namespace
 
 const char* role_name(ClusterRole r) {
@@ -287,18 +294,24 @@ std::optional<tcp::endpoint> AgentCluster::Impl::rpc_endpoint(const NodeId& id) 
 
 std::optional<std::string> AgentCluster::Impl::upgrade_holdout(
     std::span<const uint8_t> entry) const {
+  // Checked on every state write, even one of schema 1 that every real build
+  // understands: the test fault old-state-schema advertises 0, and a test
+  // must be able to watch the gate hold a write back. It costs a map lookup
+  // per voter (5 at most); names are looked up only for the error.
   const uint32_t needed = scheduler::schema_needed(entry);
-  if (needed <= 1) return std::nullopt;  // every build understands it: no per-write lookups
   std::vector<VoterSchema> voters;
+  voters.reserve(conf.voters.size());
   for (const NodeId& id : conf.voters) {
-    VoterSchema v{id, name_of(id), std::nullopt};
+    VoterSchema v{id, {}, std::nullopt};
     if (id == identity.id) {
-      v.schema = scheduler::kStateSchema;
+      v.schema = own_state_schema(config);
     } else if (auto it = peers.find(id); it != peers.end()) {
       v.schema = it->second.state_schema;
     }
     voters.push_back(std::move(v));
   }
+  if (!voters_lacking_schema(voters, needed)) return std::nullopt;
+  for (VoterSchema& v : voters) v.name = name_of(v.id);
   return voters_lacking_schema(voters, needed);
 }
 
@@ -444,7 +457,7 @@ ClusterRole AgentCluster::Impl::role() const {
 void AgentCluster::Impl::publish_meta() {
   const std::string r = role() == ClusterRole::kNone ? "" : role_name(role());
   const bool never = config.voter == "never";
-  const std::string schema = state_schema_tag(scheduler::kStateSchema);
+  const std::string schema = state_schema_tag(own_state_schema(config));
   gossip.update_meta([&](gossip::NodeMeta& meta) {
     meta.cluster_id = cluster_id;
     meta.role = r;

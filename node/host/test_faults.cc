@@ -24,6 +24,7 @@ std::string TestFaults::describe() const {
   add(ack_before_commit, "ack-before-commit");
   add(skip_fsync, "skip-fsync");
   add(power_cut, "power-cut");
+  add(old_state_schema, "old-state-schema");
   return out;
 }
 
@@ -52,9 +53,12 @@ Result<TestFaults> parse_test_faults(const std::string& text) {
       f.skip_fsync = true;
     } else if (name == "power-cut") {
       f.power_cut = true;
+    } else if (name == "old-state-schema") {
+      f.old_state_schema = true;
     } else {
       return Status::invalid_argument("SHOAL_TEST_FAULTS: unknown fault \"" + name +
-                                      "\" (known: ack-before-commit, skip-fsync, power-cut)");
+                                      "\" (known: ack-before-commit, skip-fsync, power-cut, "
+                                      "old-state-schema)");
     }
   }
   return f;

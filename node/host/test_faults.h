@@ -1,6 +1,7 @@
 // Faults that a test build injects into a real agent: the negative controls
 // of the chaos suite (tests/chaos), each of which must make the suite fail,
-// which proves that the suite can see what it claims to check.
+// which proves that the suite can see what it claims to check, and stand-ins
+// for what a test cannot start for real (old-state-schema: an older build).
 //
 // They are compiled in only when the build is configured with
 // -DSHOAL_TEST_FAULTS=ON, and chosen at start from $SHOAL_TEST_FAULTS, a
@@ -13,7 +14,11 @@
 //                      (raft/fault_fs.h); on SIGUSR2 the agent drops every
 //                      byte it has not synced, as a power cut would, and exits
 //                      with kPowerCutExitCode. A plain kill -9 keeps the page
-//                      cache, so skip-fsync alone could never lose anything.
+//                      cache, so skip-fsync alone could never lose anything;
+//   old-state-schema   the agent advertises state schema kStateSchema - 1
+//                      (node/cluster/upgrade_gate.h), as a build older than
+//                      any entry this cluster writes would, so that the
+//                      leader's upgrade gate refuses every state write.
 // A build without them refuses to start when the variable is set, so that a
 // control can never pass by testing nothing. Only this header's functions
 // know whether the build has them (the define reaches test_faults.cc alone).
@@ -39,8 +44,9 @@ struct TestFaults {
   bool ack_before_commit = false;
   bool skip_fsync = false;
   bool power_cut = false;
+  bool old_state_schema = false;
 
-  bool any() const { return ack_before_commit || skip_fsync || power_cut; }
+  bool any() const { return ack_before_commit || skip_fsync || power_cut || old_state_schema; }
   // "ack-before-commit,power-cut" (the names above), for the start-up warning.
   std::string describe() const;
 };

@@ -27,7 +27,14 @@ TEST(TestFaults, ParseInATestBuildAndAreRefusedElsewhere) {
   EXPECT_TRUE(f->skip_fsync);
   EXPECT_TRUE(f->power_cut);
   EXPECT_FALSE(f->ack_before_commit);
+  EXPECT_FALSE(f->old_state_schema);
   EXPECT_EQ(f->describe(), "skip-fsync,power-cut");
+  auto old = parse_test_faults("old-state-schema");
+  ASSERT_TRUE(old.is_ok()) << old.status().to_string();
+  EXPECT_TRUE(old->old_state_schema);
+  EXPECT_TRUE(old->any());
+  EXPECT_FALSE(old->skip_fsync || old->power_cut || old->ack_before_commit);
+  EXPECT_EQ(old->describe(), "old-state-schema");
   auto bad = parse_test_faults("skip-fsync,lose-everything");
   ASSERT_FALSE(bad.is_ok());
   EXPECT_NE(bad.status().message().find("lose-everything"), std::string::npos);

@@ -1,5 +1,6 @@
 // The upgrade gate (node/cluster/upgrade_gate.h): the advertised schema tag, and
-// which voter holds back an entry that needs a newer schema.
+// which voter holds back an entry that needs a newer schema (or any entry,
+// when it advertises schema 0).
 #include <gtest/gtest.h>
 
 #include "core/msg_types.h"
@@ -23,7 +24,7 @@ TEST(UpgradeGate, ReadsTheAdvertisedSchema) {
       {{"voter=never", "state=3"}, 3},
       {{state_schema_tag(scheduler::kStateSchema)}, scheduler::kStateSchema},
       {{"state="}, std::nullopt},  // malformed ones count as unknown
-      {{"state=0"}, std::nullopt},
+      {{"state=0"}, 0},            // no entry at all (the test fault old-state-schema)
       {{"state=2x"}, std::nullopt},
       {{"state=-1"}, std::nullopt},
       {{"state=99999999999"}, std::nullopt},
@@ -48,6 +49,18 @@ TEST(UpgradeGate, NamesTheFirstVoterThatDoesNotUnderstand) {
   ASSERT_TRUE(why.has_value());
   EXPECT_NE(why->find("voter c is not known to gossip"), std::string::npos) << *why;
   // Schema 1 needs nobody's word.
+  EXPECT_EQ(voters_lacking_schema(voters, 1), std::nullopt);
+}
+
+TEST(UpgradeGate, AVoterOfSchemaZeroHoldsBackEvenSchemaOne) {
+  const NodeId a(0, 1), b(0, 2), c(0, 3);
+  std::vector<VoterSchema> voters = {{a, "a", 1}, {b, "b", std::nullopt}, {c, "c", 0}};
+  auto why = voters_lacking_schema(voters, 1);
+  ASSERT_TRUE(why.has_value());
+  // b, unknown to gossip, counts as a build of schema 1; c does not.
+  EXPECT_NE(why->find("voter c understands state schema 0"), std::string::npos) << *why;
+  EXPECT_NE(why->find("needs schema 1"), std::string::npos) << *why;
+  voters[2].schema = 1;
   EXPECT_EQ(voters_lacking_schema(voters, 1), std::nullopt);
 }
 
