@@ -23,8 +23,8 @@ TEST(UpgradeGate, ReadsTheAdvertisedSchema) {
       {{"voter=never"}, 1},  // other tags only
       {{"voter=never", "state=3"}, 3},
       {{state_schema_tag(scheduler::kStateSchema)}, scheduler::kStateSchema},
-      {{"state="}, std::nullopt},  // malformed ones count as unknown
-      {{"state=0"}, 0},            // no entry at all (the test fault old-state-schema)
+      {{"state="}, std::nullopt},                      // malformed ones count as unknown
+      {{"state=0"}, std::make_optional<uint32_t>(0)},  // the test fault old-state-schema
       {{"state=2x"}, std::nullopt},
       {{"state=-1"}, std::nullopt},
       {{"state=99999999999"}, std::nullopt},
