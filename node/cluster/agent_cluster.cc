@@ -533,14 +533,22 @@ void AgentCluster::write_metrics(MetricsText& m) const {
   m.gauge("shoal_raft_term", "The Raft term this agent knows", static_cast<double>(p.term));
   m.gauge("shoal_raft_applied_index", "The last log index applied to the state here",
           static_cast<double>(p.machine.applied()));
+  // Every blocking list counts: KV, /v1/raft/peers and /v1/members. Each
+  // list has its own cap of --http-max-blocking-queries.
+  size_t waiting = p.waiters.size() + p.peers_waiters.size();
+  uint64_t refused = p.waiters.refused() + p.peers_waiters.refused();
+  if (const BlockingQueries* members = p.gossip.member_waiters()) {
+    waiting += members->size();
+    refused += members->refused();
+  }
   m.gauge("shoal_http_blocking_queries", "Blocking queries (GET ...?index=N) waiting here",
-          static_cast<double>(p.waiters.size()));
+          static_cast<double>(waiting));
   m.gauge("shoal_http_blocking_queries_max",
-          "The most blocking queries that may wait here (--http-max-blocking-queries)",
+          "The most blocking queries that may wait here on each list (--http-max-blocking-queries)",
           static_cast<double>(p.waiters.max()));
   m.counter("shoal_http_blocking_queries_refused_total",
-            "Blocking queries answered 429 because the most were waiting",
-            static_cast<double>(p.waiters.refused()));
+            "Blocking queries answered 429 because the most were waiting on their list",
+            static_cast<double>(refused));
   if (p.raft) {
     const RaftHostStats& s = p.raft->stats();
     m.counter("shoal_raft_synced_saves_total", "Synced writes of the Raft log",

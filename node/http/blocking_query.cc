@@ -55,10 +55,11 @@ void serve_indexed(const HttpRequest& request, BlockingQueries& waiters,
   }
   auto answer = [index, render, respond] { respond(with_index(render(), index())); };
   const auto& query = std::get<std::optional<BlockingQuery>>(parsed);
-  // Past the current index: a counter of another agent, or from before this
-  // agent restarted. Waiting could take the whole wait; answer now, and the
-  // client starts over from the index it gets.
-  if (!query || index() > query->index || query->index > index()) {
+  // Only the current index waits. Below it, the list has moved; above it, the
+  // index is another agent's counter or from before this agent restarted, and
+  // waiting could take the whole wait: answer now, and the client starts over
+  // from the index it gets.
+  if (!query || query->index != index()) {
     answer();
     return;
   }

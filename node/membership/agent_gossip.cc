@@ -359,6 +359,8 @@ void AgentGossip::add_routes(Router& router, std::function<void()> shutdown,
 
 uint64_t AgentGossip::view_index() const { return parts_->host ? parts_->host->view_index() : 0; }
 
+const BlockingQueries* AgentGossip::member_waiters() const { return parts_->member_waiters.get(); }
+
 void AgentGossip::on_view_change(std::function<void(uint64_t)> f) {
   if (parts_->host) parts_->host->on_view_change(std::move(f));
 }

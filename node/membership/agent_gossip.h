@@ -60,6 +60,9 @@ class AgentGossip {
   // call after each move of it, on the agent's thread.
   uint64_t view_index() const;
   void on_view_change(std::function<void(uint64_t)> f);
+  // The blocking queries waiting on GET /v1/members (null before start()),
+  // for the agent's blocking-query metrics.
+  const class BlockingQueries* member_waiters() const;
 
   struct Parts;
 

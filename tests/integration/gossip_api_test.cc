@@ -12,7 +12,6 @@
 #include <future>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "tests/integration/cluster.h"
@@ -319,7 +318,15 @@ TEST_F(GossipApiTest, BlockingQueriesOnMembersAndRaftPeersAnswerWhenTheViewChang
         },
         &peers_index);
   });
-  std::this_thread::sleep_for(300ms);  // both queries are waiting (integration test: real time)
+  // Both queries wait, and the agent's metrics count them.
+  auto waiting = [&] {
+    auto r = http_get(a.ip(), a.http_port(), "/v1/metrics");
+    if (!r) return -1.0;
+    const std::string name = "shoal_http_blocking_queries ";
+    const size_t at = r->body.find("\n" + name);
+    return at == std::string::npos ? -1.0 : std::stod(r->body.substr(at + 1 + name.size()));
+  };
+  EXPECT_TRUE(eventually([&] { return waiting() == 2; }, 5s, 20ms)) << waiting();
   const auto join_at = std::chrono::steady_clock::now();
   auto joined = post(b, "/v1/agent/join", json{{"addrs", {a.gossip_addr()}}}.dump());
   ASSERT_TRUE(joined.has_value());
